@@ -1,0 +1,50 @@
+"""Owner-scoped base service shared by every app (the seed design's ``BaseService``)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import models
+
+from .exceptions import NotFoundError
+
+auth_logger = logging.getLogger("personal_finance.auth")
+
+
+class OwnerScopedService:
+    """Every read and write of an owned model goes through ``get_queryset``.
+
+    Subclasses set ``model`` and ``owner_field`` (a lookup path such as ``"owner"`` or
+    ``"portfolio__owner"``). Objects of another user are reported as not found (404), never as
+    forbidden, so their existence does not leak.
+    """
+
+    model: type[models.Model]
+    owner_field: str = "owner"
+
+    def __init__(self, user=None):
+        self.user = user
+
+    def get_queryset(self) -> models.QuerySet:
+        if self.user is None or not self.user.is_authenticated:
+            return self.model._default_manager.none()
+        return self.model._default_manager.filter(**{self.owner_field: self.user})
+
+    def validate_permissions(self, obj: models.Model) -> None:
+        owner = obj
+        for part in self.owner_field.split("__"):
+            owner = getattr(owner, part)
+        if self.user is None or owner.pk != self.user.pk:
+            auth_logger.warning(
+                "permission denied: user=%s model=%s pk=%s",
+                getattr(self.user, "pk", None),
+                self.model.__name__,
+                obj.pk,
+            )
+            raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.")
+
+    def get(self, pk) -> models.Model:
+        try:
+            return self.get_queryset().get(pk=pk)
+        except (self.model.DoesNotExist, ValueError, TypeError):
+            raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.") from None

@@ -1,0 +1,3 @@
+"""WebSocket URL patterns, routed by config/asgi.py."""
+
+websocket_urlpatterns: list = []
