@@ -31,6 +31,6 @@ def system_health_checks(self) -> dict:
         logger.error("system health failed: %s", report["checks"])
     try:
         cache.set(LAST_RESULT_KEY, report, timeout=24 * 3600)
-    except Exception:  # noqa: BLE001 - the cache being down is already in the report
+    except Exception:
         logger.exception("could not store the health report in the cache")
     return report
