@@ -71,10 +71,12 @@ def celery_worker_process(redis_url, tmp_path_factory, django_db_setup, django_d
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "PYTHONUNBUFFERED": "1"}
     db = connection.settings_dict
     if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     name = f"pytest-{os.getpid()}@%h"
     with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",

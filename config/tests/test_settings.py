@@ -33,7 +33,7 @@ def _probe(settings_module: str, **env_overrides) -> subprocess.CompletedProcess
     env["DJANGO_SETTINGS_MODULE"] = settings_module
     env["DJANGO_READ_DOT_ENV_FILE"] = "False"
     env.update(env_overrides)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
@@ -95,7 +95,7 @@ def test_production_passes_check_deploy_without_warnings():
             "DJANGO_READ_DOT_ENV_FILE": "False",
         }
     )
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,

@@ -92,7 +92,7 @@ def _health_in_subprocess(env_overrides: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_ALLOWED_HOSTS": "testserver"})
     env.update(env_overrides)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
