@@ -1,0 +1,342 @@
+"""The engine's single pass: transactions in, realised rows and open lots out (full precision).
+
+Transactions are processed in date order; trades of one day keep their input order, or the order
+of their `time` when given. Buys open lots, splits scale open lots (total basis and dates kept),
+sales take lots by the chosen method and then go through wash-sale matching against the buys of
+the same symbol within 30 days before or after (in any account).
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .holding import tacked_acquisition, term
+from .lots import Lot, Piece, Position
+from .types import (
+    BUY,
+    DEFAULT_METHOD,
+    METHODS,
+    SELL,
+    SPLIT,
+    ZERO,
+    OpenLot,
+    RealizedRow,
+    TaxInputError,
+    Transaction,
+)
+from .wash_sales import ReplacementIndex, SymbolIndex
+
+PRECISION = 34  # significant digits of intermediate Decimal arithmetic (IEEE decimal128)
+
+
+@dataclass
+class EngineResult:
+    method: str
+    realized: list[RealizedRow]
+    lots: list[OpenLot]
+    transactions: int
+
+
+def _row(tx: Transaction, index: int) -> int:
+    return tx.row if tx.row is not None else index + 1
+
+
+def order_transactions(transactions: Iterable[Transaction]) -> list[Transaction]:
+    """Date order; one day's trades by `time` when given, otherwise in input order (stable)."""
+    return sorted(transactions, key=lambda t: (t.date, t.time))
+
+
+def compute(transactions: Iterable[Transaction], method: str = DEFAULT_METHOD) -> EngineResult:
+    if method not in METHODS:
+        raise TaxInputError(f"unknown lot method {method!r} (expected one of {', '.join(METHODS)})")
+    with decimal.localcontext() as ctx:
+        ctx.prec = PRECISION
+        ctx.rounding = decimal.ROUND_HALF_EVEN
+        return _Engine(method).run(list(transactions))
+
+
+class _Engine:
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.average = method == "average"
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.index = ReplacementIndex()
+        self.lots_by_id: dict[str, Lot] = {}
+        self.realized: list[RealizedRow] = []
+
+    # -- setup -------------------------------------------------------------------------------
+    def _position(self, account: str, symbol: str) -> Position:
+        key = (account, symbol)
+        pos = self.positions.get(key)
+        if pos is None:
+            pos = self.positions[key] = Position(self.method)
+        return pos
+
+    def run(self, raw: list[Transaction]) -> EngineResult:
+        rows = {id(tx): _row(tx, i) for i, tx in enumerate(raw)}
+        txs = order_transactions(raw)
+        self.rows = [rows[id(tx)] for tx in txs]
+        self.lot_at: list[Lot | None] = [None] * len(txs)
+        seen_ids: set[str] = set()
+        for seq, tx in enumerate(txs):
+            row = self.rows[seq]
+            self._validate(tx, row)
+            if tx.id in seen_ids:
+                raise TaxInputError(f"duplicate id {tx.id!r}", row=row, column="id")
+            seen_ids.add(tx.id)
+            if tx.action == BUY:
+                lot = Lot(
+                    id=tx.id,
+                    symbol=tx.symbol,
+                    account=tx.account,
+                    date=tx.date,
+                    seq=seq,
+                    qty=tx.quantity,
+                    cost=tx.quantity * tx.price + tx.fees,
+                    row=row,
+                )
+                self.lot_at[seq] = lot
+                self.lots_by_id[tx.id] = lot
+                self.index.add(lot)
+            elif tx.action == SPLIT:
+                self.index.add_split(tx.symbol, seq, tx.ratio)
+
+        for seq, tx in enumerate(txs):
+            if tx.action == BUY:
+                self._open(self.lot_at[seq])
+            elif tx.action == SELL:
+                self._sell(tx, seq)
+            else:
+                self._split(tx)
+        return EngineResult(self.method, self.realized, self._open_lots(), len(txs))
+
+    @staticmethod
+    def _validate(tx: Transaction, row: int) -> None:
+        if tx.action not in (BUY, SELL, SPLIT):
+            raise TaxInputError(
+                f"unknown action {tx.action!r} (expected buy, sell or split)", row=row, column="action"
+            )
+        if not tx.symbol:
+            raise TaxInputError("missing symbol", row=row, column="symbol")
+        if tx.action == SPLIT:
+            if tx.ratio is None or tx.ratio <= 0:
+                raise TaxInputError("a split needs a positive ratio such as 2:1", row=row, column="ratio")
+            return
+        if tx.quantity <= 0:
+            raise TaxInputError(f"quantity must be positive, got {tx.quantity}", row=row, column="quantity")
+        if tx.price < 0:
+            raise TaxInputError(f"price must not be negative, got {tx.price}", row=row, column="price")
+        if tx.fees < 0:
+            raise TaxInputError(f"fees must not be negative, got {tx.fees}", row=row, column="fees")
+
+    # -- buys and splits -----------------------------------------------------------------------
+    def _open(self, lot: Lot) -> None:
+        lot.opened = True
+        pos = self._position(lot.account, lot.symbol)
+        for piece in lot.pieces:
+            if piece.qty > 0:
+                pos.push(piece)
+                pos.qty += piece.qty
+                if self.average:
+                    pos.pool_basis += piece.basis
+
+    def _split(self, tx: Transaction) -> None:
+        ratio = tx.ratio
+        index = self.index.get(tx.symbol)
+        if index is not None:
+            for lot in index.lots:
+                if not lot.opened:
+                    break  # lots are indexed in processing order: the rest are later buys
+                for piece in lot.pieces:
+                    if piece.qty > 0:
+                        piece.qty *= ratio
+        for (_account, symbol), pos in self.positions.items():
+            if symbol == tx.symbol:
+                pos.qty *= ratio
+                pos.rebuild()
+
+    # -- sales -----------------------------------------------------------------------------------
+    def _sell(self, tx: Transaction, seq: int) -> None:
+        row = self.rows[seq]
+        pos = self.positions.get((tx.account, tx.symbol))
+        held = pos.qty if pos is not None else ZERO
+        if tx.quantity > held:
+            where = f" in account {tx.account!r}" if tx.account else ""
+            raise TaxInputError(
+                f"sell {tx.id!r} of {_fmt(tx.quantity)} {tx.symbol} on {tx.date.isoformat()} exceeds the "
+                f"{_fmt(held)} shares held{where}",
+                row=row,
+                column="quantity",
+            )
+        if self.method == "specific" and tx.lots:
+            takes = self._specific(tx, row)
+        else:
+            takes = pos.take_in_order(tx.quantity)
+        proceeds_total = tx.quantity * tx.price - tx.fees
+        sale_rows: list[RealizedRow] = []
+        pool_qty, pool_basis = pos.qty, pos.pool_basis
+        allotted_qty = ZERO
+        allotted_proceeds = ZERO
+        allotted_basis = ZERO
+        last = len(takes) - 1
+        for k, (piece, qty) in enumerate(takes):
+            acq = piece.acq
+            lot = piece.lot
+            cost, adj = piece.take(qty)
+            allotted_qty += qty
+            if k == last:
+                proceeds = proceeds_total - allotted_proceeds
+            else:
+                proceeds = proceeds_total * qty / tx.quantity
+            allotted_proceeds += proceeds
+            if self.average:
+                if k == last and allotted_qty == pool_qty:
+                    basis = pool_basis - allotted_basis
+                else:
+                    basis = pool_basis * qty / pool_qty
+                allotted_basis += basis
+            else:
+                basis = cost + adj
+            realized = RealizedRow(
+                sell=tx.id,
+                lot=lot.id,
+                symbol=tx.symbol,
+                account=tx.account,
+                quantity=qty,
+                proceeds=proceeds,
+                basis=basis,
+                date_acquired=acq,
+                date_sold=tx.date,
+                term=term(acq, tx.date),
+                order=(seq, k),
+            )
+            sale_rows.append(realized)
+        pos.qty -= tx.quantity
+        if self.average:
+            pos.pool_basis -= allotted_basis
+            if pos.qty == 0:
+                pos.pool_basis = ZERO
+        self.realized.extend(sale_rows)
+
+        losses = [(r, piece.lot) for r, (piece, _q) in zip(sale_rows, takes, strict=True) if r.gain_loss < 0]
+        if losses:
+            index = self.index.get(tx.symbol)
+            if index is not None:
+                losses.sort(key=lambda item: (item[1].seq, item[0].date_acquired, item[0].order))
+                for realized, lot in losses:
+                    self._wash(realized, lot, index, seq)
+
+    def _specific(self, tx: Transaction, row: int) -> list[tuple[Piece, object]]:
+        total = sum((q for _lot_id, q in tx.lots), ZERO)
+        if total != tx.quantity:
+            raise TaxInputError(
+                f"lots name {_fmt(total)} shares but the sale is of {_fmt(tx.quantity)}", row=row, column="lots"
+            )
+        takes: list[tuple[Piece, object]] = []
+        for lot_id, qty in tx.lots:
+            lot = self.lots_by_id.get(lot_id)
+            if lot is None or not lot.opened or lot.symbol != tx.symbol or lot.account != tx.account:
+                why = "unknown lot id" if lot is None else "lot not held for this symbol/account at the sale date"
+                raise TaxInputError(f"{why}: {lot_id!r}", row=row, column="lots")
+            pieces = sorted((p for p in lot.pieces if p.qty > 0), key=lambda p: (p.acq_ord, p.seq))
+            available = sum((p.qty for p in pieces), ZERO)
+            # shares already promised to this same sale from the same lot
+            promised = sum((q for p, q in takes if p.lot is lot), ZERO)
+            if qty > available - promised:
+                raise TaxInputError(
+                    f"lot {lot_id!r} holds {_fmt(available - promised)} shares, the sale names {_fmt(qty)}",
+                    row=row,
+                    column="lots",
+                )
+            need = qty
+            for piece in pieces:
+                already = sum((q for p, q in takes if p is piece), ZERO)
+                free = piece.qty - already
+                if free <= 0:
+                    continue
+                take = free if free <= need else need
+                takes.append((piece, take))
+                need -= take
+                if need == 0:
+                    break
+        return takes
+
+    # -- wash sales ------------------------------------------------------------------------------
+    def _wash(self, realized: RealizedRow, sold_lot: Lot, index: SymbolIndex, sale_seq: int) -> None:
+        loss = -realized.gain_loss
+        loss_qty = realized.quantity
+        sale_ord = realized.date_sold.toordinal()
+        lo, hi = index.window(sale_ord)
+        matched = ZERO
+        disallowed = ZERO
+        k = index.find(lo)
+        while k < hi and matched < loss_qty:
+            lot = index.lots[k]
+            base = lot.base
+            if lot is sold_lot or base.qty <= 0:
+                if base.qty <= 0:
+                    index.kill(k)
+                k = index.find(k + 1)
+                continue
+            factor = index.split_factor(sale_seq, lot.seq) if lot.seq > sale_seq and index.splits else None
+            avail = base.qty if factor is None else base.qty / factor  # in shares of the sale
+            m = loss_qty - matched
+            m = min(m, avail)
+            matched += m
+            part_total = loss if matched == loss_qty else loss * matched / loss_qty
+            part = part_total - disallowed
+            disallowed = part_total
+            shares = m if factor is None else m * factor
+            shares = min(shares, base.qty)
+            self._replace(lot, shares, part, realized)
+            if base.qty <= 0:
+                index.kill(k)
+            k = index.find(k + 1)
+        realized.disallowed_loss = disallowed
+
+    def _replace(self, lot: Lot, shares, part, realized: RealizedRow) -> None:
+        """Split `shares` off the lot's own shares as replacement shares carrying `part`."""
+        base = lot.base
+        cost, adj = base.take(shares)
+        acq = tacked_acquisition(lot.date, realized.date_acquired, realized.date_sold)
+        piece = Piece(lot, shares, cost, adj + part, acq, seq=len(lot.pieces), used=True)
+        lot.pieces.append(piece)
+        if lot.opened:
+            pos = self.positions[(lot.account, lot.symbol)]
+            pos.push(piece)
+            if self.average:
+                pos.pool_basis += part
+
+    # -- result ------------------------------------------------------------------------------------
+    def _open_lots(self) -> list[OpenLot]:
+        out: list[OpenLot] = []
+        pieces: list[Piece] = []
+        for pos in self.positions.values():
+            pieces.extend(pos.open_pieces())
+        pieces.sort(key=lambda p: (p.lot.seq, p.acq_ord, p.seq))
+        for piece in pieces:
+            lot = piece.lot
+            if self.average:
+                pos = self.positions[(lot.account, lot.symbol)]
+                adjusted = pos.pool_basis * piece.qty / pos.qty
+            else:
+                adjusted = piece.basis
+            out.append(
+                OpenLot(
+                    lot=lot.id,
+                    symbol=lot.symbol,
+                    account=lot.account,
+                    quantity=piece.qty,
+                    basis=piece.cost,
+                    adjusted_basis=adjusted,
+                    date_acquired=piece.acq,
+                    original_date=lot.date,
+                )
+            )
+        return out
+
+
+def _fmt(value) -> str:
+    return format(value.normalize(), "f")

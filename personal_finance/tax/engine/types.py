@@ -1,0 +1,108 @@
+"""Value types of the tax engine: input transactions, output rows, the input error.
+
+Pure Python (no Django): amounts and quantities are `Decimal`, dates are `datetime.date`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+BUY = "buy"
+SELL = "sell"
+SPLIT = "split"
+ACTIONS = (BUY, SELL, SPLIT)
+
+METHODS = ("fifo", "lifo", "hifo", "specific", "average")
+DEFAULT_METHOD = "fifo"
+
+SHORT = "short"
+LONG = "long"
+
+ZERO = Decimal(0)
+
+
+class TaxInputError(ValueError):
+    """Bad input: names the data row (1 = first row after the header) and the column when known."""
+
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        self.message = message
+        self.row = row
+        self.column = column
+        super().__init__(self.location() + message)
+
+    def location(self) -> str:
+        parts = []
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return (", ".join(parts) + ": ") if parts else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One buy, sell or split.
+
+    `quantity` is shares (positive); `price` is per share before fees; `fees` add to a buy's basis
+    and reduce a sale's proceeds. `lots` names the lots a sale takes under the `specific` method as
+    ((lot id, quantity), ...). `ratio` is a split's multiplier (2 for 2:1, 0.1 for 1:10). `time`
+    orders trades of one day (input order otherwise). `account` tags the portfolio: a sale takes
+    lots of its own account only, wash-sale matching runs across all accounts by symbol.
+    `row` is the data row number used in error messages.
+    """
+
+    id: str
+    date: date
+    action: str
+    symbol: str
+    quantity: Decimal = ZERO
+    price: Decimal = ZERO
+    fees: Decimal = ZERO
+    lots: tuple[tuple[str, Decimal], ...] = ()
+    ratio: Decimal | None = None
+    time: str = ""
+    account: str = ""
+    row: int | None = None
+
+
+@dataclass(slots=True)
+class RealizedRow:
+    """One sale x lot (piece) match. Amounts at full precision; `disallowed_loss` is >= 0."""
+
+    sell: str
+    lot: str
+    symbol: str
+    account: str
+    quantity: Decimal
+    proceeds: Decimal
+    basis: Decimal
+    date_acquired: date
+    date_sold: date
+    term: str
+    disallowed_loss: Decimal = ZERO
+    order: tuple = field(default=(), repr=False)
+
+    @property
+    def gain_loss(self) -> Decimal:
+        return self.proceeds - self.basis
+
+    @property
+    def reportable_gain_loss(self) -> Decimal:
+        return self.proceeds - self.basis + self.disallowed_loss
+
+
+@dataclass(slots=True)
+class OpenLot:
+    """Shares still held at the end: `basis` is cost incl. fees, `adjusted_basis` adds wash-sale
+    adjustments (under `average`, it is the pooled average cost of the shares)."""
+
+    lot: str
+    symbol: str
+    account: str
+    quantity: Decimal
+    basis: Decimal
+    adjusted_basis: Decimal
+    date_acquired: date
+    original_date: date
