@@ -3,10 +3,15 @@
 from django.conf import settings
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
+from personal_finance.assets.api.views import AssetViewSet
+from personal_finance.portfolios.api.views import PortfolioViewSet, TransactionViewSet
 from personal_finance.users.api.views import UserViewSet
 
 router = DefaultRouter() if settings.DEBUG else SimpleRouter()
 router.register("users", UserViewSet, basename="user")
+router.register("assets", AssetViewSet, basename="asset")
+router.register("portfolios", PortfolioViewSet, basename="portfolio")
+router.register(r"portfolios/(?P<portfolio_pk>\d+)/transactions", TransactionViewSet, basename="portfolio-transaction")
 
 app_name = "api"
 urlpatterns = router.urls

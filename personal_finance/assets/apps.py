@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AssetsConfig(AppConfig):
+    name = "personal_finance.assets"
+    verbose_name = "Assets and prices"

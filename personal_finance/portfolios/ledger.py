@@ -1,0 +1,139 @@
+"""Pure ledger arithmetic (no Django): replay transactions into positions and cash.
+
+Positions use the average-cost method (the tax app keeps its own lots). Everything is ``Decimal``;
+amounts are converted to the portfolio's base currency at each transaction's ``fx_rate``, so cost
+basis is historical while market value uses the rate of the valuation date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ZERO = Decimal(0)
+
+# Cash effect of each type, in the transaction currency, as a multiple of ``amount``.
+CASH_SIGN = {
+    "buy": -1,
+    "sell": 1,
+    "dividend": 1,
+    "interest": 1,
+    "fee": -1,
+    "deposit": 1,
+    "withdrawal": -1,
+    "split": 0,
+    "transfer_in": 0,
+    "transfer_out": 0,
+}
+EXTERNAL_FLOW_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out")
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    """One transaction as the ledger needs it. ``ref`` identifies it in errors (id or CSV row)."""
+
+    type: str
+    asset_id: int | None
+    quantity: Decimal | None
+    price: Decimal | None
+    fees: Decimal
+    amount: Decimal
+    fx_rate: Decimal
+    trade_date: object = None
+    ref: object = None
+
+
+@dataclass(slots=True)
+class Position:
+    asset_id: int
+    quantity: Decimal = ZERO
+    cost_basis: Decimal = ZERO  # base currency, average cost
+    realized_gain: Decimal = ZERO  # base currency
+    dividends: Decimal = ZERO  # base currency
+    fees: Decimal = ZERO  # base currency
+    first_date: object = None
+
+
+@dataclass
+class LedgerState:
+    positions: dict[int, Position] = field(default_factory=dict)
+    cash: Decimal = ZERO  # base currency
+    net_contributions: Decimal = ZERO  # deposits - withdrawals, base currency
+    interest: Decimal = ZERO
+    fees: Decimal = ZERO
+
+
+class OversellError(ValueError):
+    def __init__(self, row: LedgerRow, held: Decimal):
+        self.row = row
+        self.held = held
+        super().__init__(
+            f"cannot {row.type.replace('_', ' ')} {_fmt(row.quantity)} shares: only {_fmt(held)} held on {row.trade_date}"
+        )
+
+
+def _fmt(value: Decimal | None) -> str:
+    if value is None:
+        return "?"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def trade_amount(type_: str, quantity: Decimal, price: Decimal, fees: Decimal) -> Decimal:
+    """Cash moved by a trade when the source gave no amount."""
+    gross = quantity * price
+    return gross + fees if type_ == "buy" else gross - fees
+
+
+def replay(rows: Iterable[LedgerRow], state: LedgerState | None = None) -> LedgerState:
+    """Apply ``rows`` (already in ledger order) to ``state``. Raises OversellError on a short."""
+    state = state or LedgerState()
+    positions = state.positions
+    for row in rows:
+        t = row.type
+        fx = row.fx_rate
+        if row.asset_id is not None:
+            pos = positions.get(row.asset_id)
+            if pos is None:
+                pos = positions[row.asset_id] = Position(row.asset_id, first_date=row.trade_date)
+        else:
+            pos = None
+        sign = CASH_SIGN[t]
+        if sign:
+            state.cash += sign * row.amount * fx
+        if t == "buy":
+            pos.quantity += row.quantity
+            pos.cost_basis += row.amount * fx
+            pos.fees += row.fees * fx
+        elif t in ("sell", "transfer_out"):
+            if row.quantity > pos.quantity:
+                raise OversellError(row, pos.quantity)
+            removed = pos.cost_basis * row.quantity / pos.quantity if pos.quantity else ZERO
+            pos.quantity -= row.quantity
+            pos.cost_basis = ZERO if pos.quantity == 0 else pos.cost_basis - removed
+            if t == "sell":
+                pos.realized_gain += row.amount * fx - removed
+                pos.fees += row.fees * fx
+            else:
+                state.net_contributions -= row.quantity * (row.price or ZERO) * fx
+        elif t == "transfer_in":
+            value = row.quantity * (row.price or ZERO) * fx
+            pos.quantity += row.quantity
+            pos.cost_basis += value
+            state.net_contributions += value
+        elif t == "split":
+            pos.quantity *= row.quantity
+        elif t == "dividend":
+            pos.dividends += row.amount * fx
+        elif t == "interest":
+            state.interest += row.amount * fx
+        elif t == "fee":
+            state.fees += row.amount * fx
+            if pos is not None:
+                pos.fees += row.amount * fx
+        elif t == "deposit":
+            state.net_contributions += row.amount * fx
+        elif t == "withdrawal":
+            state.net_contributions -= row.amount * fx
+    return state

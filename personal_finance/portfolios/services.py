@@ -1,0 +1,340 @@
+"""Writes of the ledger. Every service is atomic and owner-scoped by its caller's selector."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from personal_finance.assets.models import Asset
+from personal_finance.assets.selectors import fx_rate
+from personal_finance.assets.services import asset_get_or_create, normalize_symbol
+from personal_finance.contrib.exceptions import ApplicationError
+
+from .ledger import LedgerRow, OversellError, replay, trade_amount
+from .models import AMOUNT_TYPES, CASH_ONLY_TYPES, SHARE_TYPES, Portfolio, Transaction, TransactionType
+
+logger = logging.getLogger("personal_finance.portfolios")
+
+TYPES = {t.value for t in TransactionType}
+
+
+# --------------------------------------------------------------------------------------------
+# Portfolios
+# --------------------------------------------------------------------------------------------
+def _clean(obj, **kwargs) -> None:
+    try:
+        obj.full_clean(**kwargs)
+    except ValidationError as exc:
+        raise ApplicationError("Invalid input.", errors=exc.message_dict) from None
+
+
+@transaction.atomic
+def portfolio_create(*, owner, name: str, base_currency: str = "USD", description: str = "") -> Portfolio:
+    portfolio = Portfolio(owner=owner, name=name.strip(), base_currency=base_currency.upper(), description=description)
+    _clean(portfolio, validate_constraints=False)
+    if Portfolio.objects.filter(owner=owner, name=portfolio.name).exists():
+        raise ApplicationError("Invalid input.", errors={"name": ["You already have a portfolio with this name."]})
+    portfolio.save()
+    return portfolio
+
+
+@transaction.atomic
+def portfolio_update(*, portfolio: Portfolio, **fields) -> Portfolio:
+    if "base_currency" in fields and fields["base_currency"].upper() != portfolio.base_currency:
+        if portfolio.transactions.exists():
+            raise ApplicationError(
+                "Invalid input.",
+                errors={"base_currency": ["The base currency cannot change once the portfolio has transactions."]},
+            )
+        fields["base_currency"] = fields["base_currency"].upper()
+    for key, value in fields.items():
+        setattr(portfolio, key, value.strip() if key == "name" else value)
+    _clean(portfolio, validate_constraints=False)
+    if Portfolio.objects.filter(owner=portfolio.owner, name=portfolio.name).exclude(pk=portfolio.pk).exists():
+        raise ApplicationError("Invalid input.", errors={"name": ["You already have a portfolio with this name."]})
+    portfolio.save()
+    return portfolio
+
+
+@transaction.atomic
+def portfolio_delete(*, portfolio: Portfolio) -> None:
+    portfolio.delete()
+
+
+# --------------------------------------------------------------------------------------------
+# Transactions
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TransactionInput:
+    """Raw values of one transaction as they come from the API or a CSV row (strings allowed)."""
+
+    type: object = None
+    trade_date: object = None
+    symbol: object = ""
+    quantity: object = None
+    price: object = None
+    fees: object = None
+    amount: object = None
+    currency: object = ""
+    fx_rate: object = None
+    note: object = ""
+    external_id: object = ""
+
+
+def _decimal(value, field: str, errors: dict) -> Decimal | None:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, Decimal):
+        result = value
+    else:
+        try:
+            result = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            errors.setdefault(field, []).append(f"not a number: {value!r}")
+            return None
+    if not result.is_finite():
+        errors.setdefault(field, []).append(f"not a finite number: {value!r}")
+        return None
+    return result
+
+
+def _date(value, errors: dict) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value or "").strip()
+    if not text:
+        errors.setdefault("date", []).append("required")
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        errors.setdefault("date", []).append(f"not a date (YYYY-MM-DD): {text!r}")
+        return None
+
+
+class AssetResolver:
+    """Finds assets by symbol with one query per batch; creates unknown ones on ``commit``."""
+
+    def __init__(self, symbols=()):
+        self.cache: dict[str, Asset] = {a.symbol: a for a in Asset.objects.filter(symbol__in=set(symbols))}
+        self.new: dict[str, str] = {}  # symbol -> currency of assets to create
+
+    def currency_of(self, symbol: str, fallback: str) -> str:
+        asset = self.cache.get(symbol)
+        if asset is not None:
+            return asset.currency
+        return self.new.setdefault(symbol, fallback)
+
+    def asset_for(self, symbol: str) -> Asset:
+        if symbol not in self.cache:
+            self.cache[symbol], _ = asset_get_or_create(symbol=symbol, currency=self.new.get(symbol, "USD"))
+        return self.cache[symbol]
+
+
+def transaction_build(
+    *, portfolio: Portfolio, data: TransactionInput, assets: AssetResolver, fx_cache: dict | None = None
+) -> tuple[Transaction | None, str, dict]:
+    """Validate one input into an unsaved Transaction (asset unresolved: returns the symbol).
+
+    Returns ``(transaction, symbol, errors)``; ``errors`` maps column names to messages.
+    """
+    errors: dict[str, list[str]] = {}
+    type_ = str(data.type or "").strip().lower()
+    if type_ not in TYPES:
+        errors["type"] = [f"unknown type {data.type!r}; expected one of {', '.join(sorted(TYPES))}"]
+    trade_date = _date(data.trade_date, errors)
+    symbol = normalize_symbol(str(data.symbol or ""))
+    quantity = _decimal(data.quantity, "quantity", errors)
+    price = _decimal(data.price, "price", errors)
+    fees = _decimal(data.fees, "fees", errors) or Decimal(0)
+    amount = _decimal(data.amount, "amount", errors)
+    fx = _decimal(data.fx_rate, "fx_rate", errors)
+    currency = str(data.currency or "").strip().upper()
+
+    if fees < 0:
+        errors.setdefault("fees", []).append("must not be negative")
+    if fx is not None and fx <= 0:
+        errors.setdefault("fx_rate", []).append("must be greater than zero")
+    if amount is not None and amount < 0:
+        errors.setdefault("amount", []).append("must not be negative (the type gives the direction)")
+    if type_ in SHARE_TYPES or type_ in (TransactionType.SPLIT, TransactionType.DIVIDEND):
+        if not symbol:
+            errors.setdefault("symbol", []).append(f"required for {type_}")
+    elif type_ in CASH_ONLY_TYPES and symbol:
+        errors.setdefault("symbol", []).append(f"must be empty for {type_}")
+    if type_ in SHARE_TYPES or type_ == TransactionType.SPLIT:
+        if quantity is None:
+            errors.setdefault("quantity", []).append(f"required for {type_}")
+        elif quantity <= 0:
+            errors.setdefault("quantity", []).append("must be greater than zero")
+    elif quantity is not None and type_ in CASH_ONLY_TYPES:
+        errors.setdefault("quantity", []).append(f"must be empty for {type_}")
+    if type_ in (TransactionType.BUY, TransactionType.SELL) and price is None:
+        errors.setdefault("price", []).append(f"required for {type_}")
+    if price is not None and price < 0:
+        errors.setdefault("price", []).append("must not be negative")
+    if type_ in AMOUNT_TYPES and not errors.get("amount") and (amount is None or amount <= 0):
+        errors.setdefault("amount", []).append(f"required and greater than zero for {type_}")
+    if currency and (len(currency) != 3 or not currency.isalpha()):
+        errors.setdefault("currency", []).append(f"not a three-letter currency code: {currency!r}")
+    if len(str(data.external_id or "")) > 100:
+        errors.setdefault("external_id", []).append("at most 100 characters")
+    if errors:
+        return None, symbol, errors
+
+    if not currency:
+        currency = assets.currency_of(symbol, portfolio.base_currency) if symbol else portfolio.base_currency
+    elif symbol:
+        assets.currency_of(symbol, currency)
+    if type_ in (TransactionType.BUY, TransactionType.SELL) and amount is None:
+        amount = trade_amount(type_, quantity, price, fees)
+        if amount < 0:
+            errors.setdefault("fees", []).append("fees exceed the sale's gross proceeds")
+            return None, symbol, errors
+    if fx is None:
+        key = (currency, trade_date)
+        cache = fx_cache if fx_cache is not None else {}
+        if key not in cache:
+            cache[key] = fx_rate(currency, portfolio.base_currency, trade_date)
+        fx = cache[key]
+        if fx is None:
+            errors["fx_rate"] = [
+                f"no {currency}->{portfolio.base_currency} rate stored on or before {trade_date}; give fx_rate"
+            ]
+            return None, symbol, errors
+    tx = Transaction(
+        portfolio=portfolio,
+        type=type_,
+        trade_date=trade_date,
+        quantity=quantity if type_ not in CASH_ONLY_TYPES else None,
+        price=price if type_ in SHARE_TYPES else None,
+        fees=fees,
+        amount=amount or Decimal(0),
+        currency=currency,
+        fx_rate=fx,
+        note=str(data.note or "").strip()[:500],
+        external_id=str(data.external_id or "").strip(),
+    )
+    if type_ in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT) and tx.price is None:
+        tx.price = Decimal(0)
+    return tx, symbol, {}
+
+
+def _as_row(tx: Transaction, ref) -> LedgerRow:
+    return LedgerRow(
+        type=tx.type,
+        asset_id=tx.asset_id,
+        quantity=tx.quantity,
+        price=tx.price,
+        fees=tx.fees,
+        amount=tx.amount,
+        fx_rate=tx.fx_rate,
+        trade_date=tx.trade_date,
+        ref=ref,
+    )
+
+
+def ledger_check(*, portfolio: Portfolio, new: list[tuple[Transaction, object]], exclude_ids=()) -> None:
+    """Replay the affected assets' history with ``new`` merged in; raise OversellError on a short.
+
+    New rows go after stored rows of the same day, in their given order.
+    """
+    asset_ids = {tx.asset_id for tx, _ in new if tx.asset_id is not None}
+    if not asset_ids:
+        return
+    stored = (
+        Transaction.objects.filter(portfolio=portfolio, asset_id__in=asset_ids)
+        .exclude(pk__in=list(exclude_ids))
+        .order_by("trade_date", "id")
+    )
+    rows = [(tx.trade_date, 0, i, _as_row(tx, None)) for i, tx in enumerate(stored)]
+    rows += [(tx.trade_date, 1, i, _as_row(tx, ref)) for i, (tx, ref) in enumerate(new)]
+    rows.sort(key=lambda r: r[:3])
+    replay(r[3] for r in rows)
+
+
+def _raise_oversell(exc: OversellError, symbol: str) -> None:
+    message = f"{symbol}: {exc}"
+    raise ApplicationError(message, errors={"quantity": [message]}) from None
+
+
+@transaction.atomic
+def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Transaction:
+    assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
+    tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
+    if errors:
+        raise ApplicationError("Invalid input.", errors=errors)
+    if symbol:
+        tx.asset = assets.asset_for(symbol)
+    if tx.external_id and portfolio.transactions.filter(external_id=tx.external_id).exists():
+        raise ApplicationError(
+            "Invalid input.", errors={"external_id": ["A transaction with this external id already exists."]}
+        )
+    try:
+        ledger_check(portfolio=portfolio, new=[(tx, None)])
+    except OversellError as exc:
+        _raise_oversell(exc, symbol)
+    try:
+        tx.save()
+    except IntegrityError as exc:
+        raise ApplicationError("Invalid input.", errors={"non_field_errors": [str(exc).splitlines()[0]]}) from None
+    logger.info("transaction recorded portfolio=%s id=%s type=%s", portfolio.pk, tx.pk, tx.type)
+    return tx
+
+
+@transaction.atomic
+def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) -> Transaction:
+    portfolio = transaction_obj.portfolio
+    assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
+    tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
+    if errors:
+        raise ApplicationError("Invalid input.", errors=errors)
+    if symbol:
+        tx.asset = assets.asset_for(symbol)
+    if (
+        tx.external_id
+        and portfolio.transactions.filter(external_id=tx.external_id).exclude(pk=transaction_obj.pk).exists()
+    ):
+        raise ApplicationError(
+            "Invalid input.", errors={"external_id": ["A transaction with this external id already exists."]}
+        )
+    tx.pk = transaction_obj.pk
+    tx.created_at = transaction_obj.created_at
+    try:
+        # The old version leaves the history; the new one enters it at its (possibly new) date.
+        ledger_check(portfolio=portfolio, new=[(tx, None)], exclude_ids=[transaction_obj.pk])
+        if transaction_obj.asset_id and transaction_obj.asset_id != tx.asset_id:
+            _check_asset_without(portfolio, transaction_obj)
+    except OversellError as exc:
+        _raise_oversell(exc, symbol or getattr(transaction_obj.asset, "symbol", ""))
+    tx.save()
+    return tx
+
+
+def _check_asset_without(portfolio: Portfolio, removed: Transaction) -> None:
+    stored = (
+        Transaction.objects.filter(portfolio=portfolio, asset_id=removed.asset_id)
+        .exclude(pk=removed.pk)
+        .order_by("trade_date", "id")
+    )
+    replay(_as_row(tx, tx.pk) for tx in stored)
+
+
+@transaction.atomic
+def transaction_delete(*, transaction_obj: Transaction) -> None:
+    if transaction_obj.asset_id is not None:
+        try:
+            _check_asset_without(transaction_obj.portfolio, transaction_obj)
+        except OversellError as exc:
+            raise ApplicationError(
+                f"Deleting this transaction would leave a later sale without shares: {exc}",
+                errors={"non_field_errors": [str(exc)]},
+            ) from None
+    transaction_obj.delete()
