@@ -360,7 +360,10 @@ def parametric_cvar(returns) -> float:
 def _start_day(start) -> int | None:
     if start is None:
         return None
-    return int(np.datetime64(pd.Timestamp(start).tz_localize(None).date(), "D").astype("int64"))
+    stamp = pd.Timestamp(start)
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert(None)
+    return int(np.datetime64(stamp.date(), "D").astype("int64"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -354,6 +354,13 @@ def test_duration_unrecovered_runs_to_the_end_and_counts_from_the_start_wealth()
     assert m.max_drawdown_duration(r.to_numpy()) == 3.0
 
 
+def test_duration_with_timezone_aware_dates():
+    index = pd.DatetimeIndex(["2024-03-01 21:00", "2024-03-04 21:00", "2024-03-05 21:00"], tz="UTC")
+    r = pd.Series([-0.01, 0.005, 0.002], index=index.tz_convert("America/New_York"))
+    assert m.max_drawdown_duration(r) == 5.0
+    assert m.max_drawdown_duration(r, start=pd.Timestamp("2024-02-28 21:00", tz="UTC")) == 6.0
+
+
 def test_duration_zero_without_drawdown():
     assert compute_metrics(np.array([0.01, 0.0, 0.02]))["max_drawdown_duration_days"] == 0.0
 
