@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from personal_finance.analytics.returns import time_weighted_return, twr_daily_returns, xirr
 
@@ -51,6 +52,9 @@ __all__ = [
     "value_at_risk",
     "xirr",
 ]
+
+#: A return series: a pandas Series (dates from a DatetimeIndex) or anything numpy makes 1-D floats of.
+Returns = pd.Series | ArrayLike
 
 PERIODS_PER_YEAR = 252
 VAR_CUTOFF = 0.05
@@ -271,23 +275,23 @@ def _capture(r: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def total_return(returns) -> float:
+def total_return(returns: Returns) -> float:
     """Compounded return, ``prod(1 + r) - 1``."""
     return _total(_values(returns))
 
 
-def annualized_return(returns, periods: int = PERIODS_PER_YEAR) -> float:
+def annualized_return(returns: Returns, periods: int = PERIODS_PER_YEAR) -> float:
     """CAGR, ``(1 + total_return) ** (periods / N) - 1``."""
     r = _values(returns)
     return _cagr_from_total(_total(r), r.size, periods)
 
 
-def annual_volatility(returns, periods: int = PERIODS_PER_YEAR) -> float:
+def annual_volatility(returns: Returns, periods: int = PERIODS_PER_YEAR) -> float:
     """``std(r, ddof=1) * sqrt(periods)``."""
     return _std(_values(returns)) * math.sqrt(periods)
 
 
-def sharpe_ratio(returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
+def sharpe_ratio(returns: Returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
     """``mean(r - rf_d) / std(r - rf_d, ddof=1) * sqrt(periods)`` with ``rf`` annual."""
     r = _values(returns)
     if r.size == 0:
@@ -297,7 +301,7 @@ def sharpe_ratio(returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> f
     return _div(mean, _std(x, mean)) * math.sqrt(periods)
 
 
-def sortino_ratio(returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
+def sortino_ratio(returns: Returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> float:
     """``mean(x) * periods / (sqrt(mean(min(x, 0) ** 2)) * sqrt(periods))`` with ``x = r - rf_d``."""
     r = _values(returns)
     if r.size == 0:
@@ -308,7 +312,7 @@ def sortino_ratio(returns, rf: float = 0.0, periods: int = PERIODS_PER_YEAR) -> 
     return _div(float(x.sum()) / x.size * math.sqrt(periods), dd)
 
 
-def max_drawdown(returns) -> float:
+def max_drawdown(returns: Returns) -> float:
     """Deepest fall of wealth below its running peak (wealth 1 before the first return), <= 0."""
     r = _values(returns)
     if r.size == 0:
@@ -317,7 +321,7 @@ def max_drawdown(returns) -> float:
     return float((w / np.maximum.accumulate(w)).min()) - 1.0
 
 
-def max_drawdown_duration(returns, start=None) -> float:
+def max_drawdown_duration(returns: Returns, start: object = None) -> float:
     """Longest time from a peak to the recovery of that peak (or to the end when not recovered).
 
     With a DatetimeIndex the result is in calendar days; the starting wealth (before the first
@@ -329,17 +333,17 @@ def max_drawdown_duration(returns, start=None) -> float:
     return _dd_and_duration(r, days, start_day)[1]
 
 
-def value_at_risk(returns, cutoff: float = VAR_CUTOFF) -> float:
+def value_at_risk(returns: Returns, cutoff: float = VAR_CUTOFF) -> float:
     """Historical VaR: the ``cutoff`` quantile of the returns, numpy's linear interpolation."""
     return _hist_var(_values(returns), cutoff)
 
 
-def conditional_value_at_risk(returns, cutoff: float = VAR_CUTOFF) -> float:
+def conditional_value_at_risk(returns: Returns, cutoff: float = VAR_CUTOFF) -> float:
     """Historical CVaR: mean of the ``floor((N - 1) * cutoff) + 1`` worst returns."""
     return _hist_cvar(_values(returns), cutoff)
 
 
-def parametric_var(returns) -> float:
+def parametric_var(returns: Returns) -> float:
     """Normal VaR at 95%: ``mean + z_0.05 * std(ddof=1)``."""
     r = _values(returns)
     if r.size == 0:
@@ -348,7 +352,7 @@ def parametric_var(returns) -> float:
     return mean + _Z * _std(r, mean)
 
 
-def parametric_cvar(returns) -> float:
+def parametric_cvar(returns: Returns) -> float:
     """Normal expected shortfall at 95%: ``mean - std(ddof=1) * pdf(z_0.05) / 0.05``."""
     r = _values(returns)
     if r.size == 0:
@@ -371,7 +375,9 @@ def _start_day(start) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
-def compute_metrics(returns, benchmark=None, rf: float = 0.0, *, start=None) -> dict[str, float]:
+def compute_metrics(
+    returns: Returns, benchmark: Returns | None = None, rf: float = 0.0, *, start: object = None
+) -> dict[str, float]:
     """All metrics of DESIGN 11 for daily simple ``returns`` (Series with DatetimeIndex or array).
 
     ``benchmark`` (same kind) adds the comparison metrics; two Series are aligned on dates, arrays
@@ -503,7 +509,7 @@ def _like(values: np.ndarray, returns, index=None):
     return values
 
 
-def drawdown_series(returns):
+def drawdown_series(returns: Returns) -> pd.Series | np.ndarray:
     """Drawdown after each return, ``wealth / running_peak - 1`` (wealth 1 before the first return).
 
     Same length and index as ``returns``; NaN returns count as flat (wealth carried forward).
@@ -518,7 +524,7 @@ def _windows(arr: np.ndarray, window: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(arr, window)
 
 
-def rolling_volatility(returns, window: int = PERIODS_PER_YEAR):
+def rolling_volatility(returns: Returns, window: int = PERIODS_PER_YEAR) -> pd.Series | np.ndarray:
     """Annualised sample volatility over each trailing ``window`` returns (NaN before the first full one)."""
     arr = np.asarray(returns, dtype="float64").ravel()
     out = np.full(arr.size, _NAN)
@@ -527,7 +533,7 @@ def rolling_volatility(returns, window: int = PERIODS_PER_YEAR):
     return _like(out, returns)
 
 
-def rolling_sharpe(returns, window: int = PERIODS_PER_YEAR, rf: float = 0.0):
+def rolling_sharpe(returns: Returns, window: int = PERIODS_PER_YEAR, rf: float = 0.0) -> pd.Series | np.ndarray:
     """Sharpe ratio (same definition as :func:`sharpe_ratio`) over each trailing ``window`` returns."""
     arr = np.asarray(returns, dtype="float64").ravel() - per_period_rate(rf)
     out = np.full(arr.size, _NAN)

@@ -21,11 +21,14 @@ import math
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 _NAN = float("nan")
 
 
-def twr_daily_returns(values, flows=None):
+def twr_daily_returns(
+    values: pd.Series | ArrayLike, flows: pd.Series | ArrayLike | None = None
+) -> pd.Series | np.ndarray:
     """Daily time-weighted returns with external flows removed (start-of-day flows).
 
     ``values`` and ``flows`` are equally long arrays or Series (a Series result keeps the index
@@ -58,7 +61,7 @@ def twr_daily_returns(values, flows=None):
     return r
 
 
-def time_weighted_return(values, flows=None) -> float:
+def time_weighted_return(values: pd.Series | ArrayLike, flows: pd.Series | ArrayLike | None = None) -> float:
     """Total time-weighted return: the chain-linked daily returns of :func:`twr_daily_returns`."""
     r = np.asarray(twr_daily_returns(values, flows), dtype="float64")
     if r.size == 0:
@@ -75,7 +78,9 @@ def _npv(rate_log: float, t: np.ndarray, a: np.ndarray) -> tuple[float, float]:
     return val, der
 
 
-def xirr(dates, amounts, *, guess: float = 0.1, tol: float = 1e-12, max_iter: int = 100) -> float:
+def xirr(
+    dates: ArrayLike, amounts: ArrayLike, *, guess: float = 0.1, tol: float = 1e-12, max_iter: int = 100
+) -> float:
     """Money-weighted annual return: the rate where the NPV of ``amounts`` is zero (actual/365).
 
     ``dates`` are anything ``pandas.to_datetime`` accepts; amounts on the same date are summed.
