@@ -186,10 +186,11 @@ def simulate_signals_batch(
     open_: np.ndarray, close: np.ndarray, events: list[tuple[np.ndarray, np.ndarray]], s: Settings
 ) -> dict[str, np.ndarray]:
     """The signal kernel for ``C`` signal sets in lockstep: round ``r`` processes every set's ``r``-th
-    decision with numpy. Returns the ``T x C`` equity matrix and per-set trade aggregates.
+    decision with numpy. Returns ``equity`` as a ``C x T`` matrix (one row per set) and per-set trade
+    aggregates (closed trades; see :func:`trade_aggregates`).
 
-    The arithmetic is step for step the same as :func:`simulate_signals`, so each column equals the
-    single run exactly. Columns whose equity reaches zero are recomputed with the scalar kernel.
+    The arithmetic is step for step the same as :func:`simulate_signals`, so each row equals the single
+    run exactly. Rows whose equity reaches zero are recomputed with the scalar kernel.
     """
     n = close.shape[0]
     n_sets = len(events)
@@ -206,98 +207,88 @@ def simulate_signals_batch(
         fills.append(b if s.fill_close else b + 1)
         tgts.append(t)
     counts = np.fromiter((f.size for f in fills), dtype=np.int64, count=n_sets)
-    order = np.argsort(-counts, kind="stable")  # most events first: round r touches a prefix
+    order = np.argsort(-counts, kind="stable")  # most events first: round r touches a prefix of rows
     rounds = int(counts.max()) if n_sets else 0
-    fill_m = np.zeros((n_sets, rounds), dtype=np.int64)
+    fill_m = np.full((n_sets, rounds), n, dtype=np.int64)  # padding: "at the end"
     tgt_m = np.zeros((n_sets, rounds), dtype=np.int8)
     for row, k in enumerate(order.tolist()):
-        m = counts[k]
-        fill_m[row, :m] = fills[k]
-        tgt_m[row, :m] = tgts[k]
-    counts_sorted = counts[order]
-    # sets still active in round r: a prefix of the sorted rows
-    active_at = np.searchsorted(-counts_sorted, -np.arange(rounds), side="left")
+        fill_m[row, : counts[k]] = fills[k]
+        tgt_m[row, : counts[k]] = tgts[k]
+    active_at = np.searchsorted(-counts[order], -np.arange(rounds), side="left")
 
     cash_ = np.full(n_sets, float(s.cash))
     size = np.zeros(n_sets)
     ep = np.zeros(n_sets)
     e_comm = np.zeros(n_sets)
     e_bar = np.full(n_sets, -1, dtype=np.int64)
-    seg_size = np.zeros((n_sets, rounds))
-    seg_cash = np.zeros((n_sets, rounds))
+    last_exit = np.full(n_sets, -1, dtype=np.int64)
+    seg_size = np.zeros((n_sets, rounds + 1))
+    seg_cash = np.full((n_sets, rounds + 1), float(s.cash))
     n_closed = np.zeros(n_sets, dtype=np.int64)
     n_wins = np.zeros(n_sets, dtype=np.int64)
+    exposed = np.zeros(n_sets, dtype=np.int64)
     gross_win = np.zeros(n_sets)
     gross_loss = np.zeros(n_sets)
     sum_ret = np.zeros(n_sets)
     best = np.full(n_sets, -np.inf)
     worst = np.full(n_sets, np.inf)
-    exit_mark = np.zeros((n, n_sets), dtype=bool)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for r in range(rounds):
-            m = int(active_at[r])
-            j = fill_m[:m, r]
-            t = tgt_m[:m, r]
-            p = px[j]
-            sz = size[:m]
-            cl = sz != 0.0
-            if cl.any():
-                idx = np.flatnonzero(cl)
-                szc, pc = sz[idx], p[idx]
-                xp = np.where(szc > 0, pc * down, pc * up)
-                x_comm = np.abs(szc) * xp * c + fee
-                cash_[idx] = cash_[idx] + szc * xp - x_comm
-                pnl = szc * (xp - ep[idx]) - e_comm[idx] - x_comm
-                ret = pnl / (np.abs(szc) * ep[idx]) * 100.0
-                n_closed[idx] += 1
-                n_wins[idx] += pnl > 0
-                gross_win[idx] += np.where(pnl > 0, pnl, 0.0)
-                gross_loss[idx] -= np.where(pnl < 0, pnl, 0.0)
-                sum_ret[idx] += ret
-                best[idx] = np.maximum(best[idx], ret)
-                worst[idx] = np.minimum(worst[idx], ret)
-                exit_mark[j[idx], order[idx]] = True
-                size[idx] = 0.0
-            op = t != 0
-            if op.any():
-                idx = np.flatnonzero(op)
-                tt, po = t[idx], p[idx]
-                e = np.where(tt > 0, po * up, po * down)
-                shares = np.floor((cash_[idx] - fee) / (e * one_c))
-                ok = shares > 0
-                idx, e, shares, tt = idx[ok], e[ok], shares[ok], tt[ok]
-                new_size = np.where(tt > 0, shares, -shares)
-                ec = shares * e * c + fee
-                cash_[idx] = cash_[idx] - new_size * e - ec
-                size[idx] = new_size
-                ep[idx] = e
-                e_comm[idx] = ec
-                e_bar[idx] = j[idx]
-            seg_size[:m, r] = size[:m]
-            seg_cash[:m, r] = cash_[:m]
+    for r in range(rounds):
+        m = int(active_at[r])
+        j = fill_m[:m, r]
+        t = tgt_m[:m, r]
+        p = px[j]
+        idx = np.flatnonzero(size[:m] != 0.0)
+        if idx.size:
+            szc, pc, jc, eb = size[idx], p[idx], j[idx], e_bar[idx]
+            xp = np.where(szc > 0, pc * down, pc * up)
+            x_comm = np.abs(szc) * xp * c + fee
+            cash_[idx] = cash_[idx] + szc * xp - x_comm
+            pnl = szc * (xp - ep[idx]) - e_comm[idx] - x_comm
+            ret = pnl / (np.abs(szc) * ep[idx]) * 100.0
+            n_closed[idx] += 1
+            n_wins[idx] += pnl > 0
+            gross_win[idx] += np.where(pnl > 0, pnl, 0.0)
+            gross_loss[idx] -= np.where(pnl < 0, pnl, 0.0)
+            sum_ret[idx] += ret
+            best[idx] = np.maximum(best[idx], ret)
+            worst[idx] = np.minimum(worst[idx], ret)
+            exposed[idx] += jc - eb + 1 - (eb == last_exit[idx])
+            last_exit[idx] = jc
+            size[idx] = 0.0
+        idx = np.flatnonzero(t != 0)
+        if idx.size:
+            tt, po = t[idx], p[idx]
+            e = np.where(tt > 0, po * up, po * down)
+            shares = np.floor((cash_[idx] - fee) / (e * one_c))
+            ok = shares > 0
+            idx, e, shares, tt = idx[ok], e[ok], shares[ok], tt[ok]
+            new_size = np.where(tt > 0, shares, -shares)
+            ec = shares * e * c + fee
+            cash_[idx] = cash_[idx] - new_size * e - ec
+            size[idx] = new_size
+            ep[idx] = e
+            e_comm[idx] = ec
+            e_bar[idx] = j[idx]
+        seg_size[:m, r + 1] = size[:m]  # padding columns of finished sets cover no bar
+        seg_cash[:m, r + 1] = cash_[:m]
 
-    # equity matrix: scatter each fill's state at its bar, then carry it forward
-    marker = np.full((n, n_sets), -1, dtype=np.int64)
-    rows_i, rounds_i = np.nonzero(np.arange(rounds)[None, :] < counts_sorted[:, None])
-    marker[fill_m[rows_i, rounds_i], rows_i] = rounds_i
-    np.maximum.accumulate(marker, axis=0, out=marker)
-    flat = marker + (np.arange(n_sets) * (rounds + 1) + 1)[None, :]
-    sizes_flat = np.concatenate([np.zeros((n_sets, 1)), seg_size], axis=1).ravel()
-    cash_flat = np.concatenate([np.full((n_sets, 1), float(s.cash)), seg_cash], axis=1).ravel()
-    equity = cash_flat[flat] + sizes_flat[flat] * close[:, None]
-    held = sizes_flat[flat] != 0.0
+    held = size != 0.0
+    exposed[held] += n - e_bar[held] - (e_bar[held] == last_exit[held])
 
-    # back to the caller's order
+    # equity rows: each state repeated over its segment of bars (padding segments are empty)
     inv = np.empty_like(order)
     inv[order] = np.arange(n_sets)
-    equity = equity[:, inv]
-    held = held[:, inv] | exit_mark
+    bounds = np.concatenate([np.zeros((n_sets, 1), np.int64), fill_m, np.full((n_sets, 1), n, np.int64)], axis=1)
+    lengths = np.diff(bounds[inv], axis=1).ravel()
+    equity = np.repeat(seg_cash[inv].ravel(), lengths).reshape(n_sets, n)
+    equity += np.repeat(seg_size[inv].ravel(), lengths).reshape(n_sets, n) * close
+
     open_size = size[inv]
     open_pnl = np.where(open_size != 0.0, open_size * (close[-1] - ep[inv]) - e_comm[inv], 0.0)
     out = {
         "equity": equity,
-        "exposure_bars": held.sum(axis=0),
+        "exposure_bars": exposed[inv],
         "trades": n_closed[inv],
         "wins": n_wins[inv],
         "gross_win": gross_win[inv],
@@ -308,13 +299,11 @@ def simulate_signals_batch(
         "open_size": open_size,
         "open_pnl": open_pnl,
     }
-
-    broke = np.flatnonzero((equity <= 0.0).any(axis=0))
-    for k in broke.tolist():  # rare: recompute with forced liquidation, column by column
+    broke = np.flatnonzero((equity <= 0.0).any(axis=1))
+    for k in broke.tolist():  # rare: recompute with the forced liquidation, row by row
         one = simulate_signals(open_, close, events[k][0], events[k][1], s)
-        agg = trade_aggregates(one.trades, n)
-        out["equity"][:, k] = one.equity
-        for key, value in agg.items():
+        out["equity"][k] = one.equity
+        for key, value in trade_aggregates(one.trades, n).items():
             out[key][k] = value
     return out
 

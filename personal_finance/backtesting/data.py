@@ -15,8 +15,29 @@ import pandas as pd
 
 from personal_finance.backtesting.errors import BacktestInputError
 
+try:  # pandas' compiled rolling mean; see rolling_mean()
+    from pandas._libs.window.aggregations import roll_mean as _roll_mean
+except ImportError:  # pragma: no cover
+    _roll_mean = None
+
 OHLC = ("Open", "High", "Low", "Close")
 DEFAULT_SYMBOL = "ASSET"
+
+
+def rolling_mean(values: np.ndarray, n: int) -> np.ndarray:
+    """``pd.Series(values).rolling(n).mean()`` as an array, without the Series overhead.
+
+    Calls pandas' own rolling-mean routine (compensated summation) so the numbers are bit for bit
+    those of ``Series.rolling``; falls back to the public API if that private routine moves.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if _roll_mean is not None:
+        end = np.arange(1, values.size + 1, dtype=np.int64)
+        try:
+            return np.asarray(_roll_mean(values, np.maximum(end - n, 0), end, n))
+        except (TypeError, ValueError):  # pragma: no cover - a pandas version with another signature
+            pass
+    return pd.Series(values).rolling(n).mean().to_numpy()
 
 
 @dataclass
@@ -47,7 +68,7 @@ class MarketData:
         key = (k, n)
         out = self._sma.get(key)
         if out is None:
-            out = pd.Series(self.close[:, k]).rolling(n).mean().to_numpy()
+            out = rolling_mean(self.close[:, k], n)
             self._sma[key] = out
         return out
 
@@ -79,7 +100,8 @@ def _frame_columns(frame: pd.DataFrame, symbol: str) -> dict[str, str]:
     return cols
 
 
-def _check_frame(frame, symbol: str) -> pd.DataFrame:
+def _check_frame(frame, symbol: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The frame's dates and a ``T x 4`` float array of Open/High/Low/Close, checked and sorted."""
     if not isinstance(frame, pd.DataFrame):
         raise BacktestInputError(
             f"prices for {symbol} must be a pandas DataFrame of Open/High/Low/Close, got {type(frame).__name__}",
@@ -96,33 +118,32 @@ def _check_frame(frame, symbol: str) -> pd.DataFrame:
             raise BacktestInputError(
                 f"prices for {symbol}: the index must be dates (a DatetimeIndex)", field="prices"
             ) from None
-    out = pd.DataFrame(
-        {name: pd.to_numeric(frame[col], errors="coerce").to_numpy(float) for name, col in cols.items()}
-    )
-    out.index = index
     if index.hasnans:
         raise BacktestInputError(f"prices for {symbol}: a date is missing (NaT) in the index", field="prices")
+    try:
+        values = np.column_stack([np.asarray(frame[cols[name]].to_numpy(), dtype=np.float64) for name in OHLC])
+    except (TypeError, ValueError):
+        values = np.column_stack([pd.to_numeric(frame[cols[name]], errors="coerce").to_numpy(float) for name in OHLC])
     if not index.is_monotonic_increasing:
-        out = out.sort_index(kind="stable")
-    dup = out.index.duplicated()
-    if dup.any():
-        day = out.index[int(np.argmax(dup))]
+        order = np.argsort(index.asi8, kind="stable")
+        index, values = index[order], values[order]
+    if not index.is_unique:
+        day = index[int(np.argmax(index.duplicated()))]
         raise BacktestInputError(f"prices for {symbol}: duplicate date {day.date().isoformat()}", field="prices")
-    values = out.to_numpy()
-    bad = ~np.isfinite(values)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
+    finite = np.isfinite(values)
+    if not finite.all():
+        r, c = np.argwhere(~finite)[0]
         raise BacktestInputError(
-            f"prices for {symbol}: missing {OHLC[c]} price on {out.index[r].date().isoformat()}", field="prices"
+            f"prices for {symbol}: missing {OHLC[c]} price on {index[r].date().isoformat()}", field="prices"
         )
     nonpos = values <= 0
     if nonpos.any():
         r, c = np.argwhere(nonpos)[0]
         raise BacktestInputError(
-            f"prices for {symbol}: non-positive {OHLC[c]} price {values[r, c]:g} on {out.index[r].date().isoformat()}",
+            f"prices for {symbol}: non-positive {OHLC[c]} price {values[r, c]:g} on {index[r].date().isoformat()}",
             field="prices",
         )
-    return out
+    return index, values
 
 
 def prepare_prices(prices, symbol: str | None = None) -> MarketData:
@@ -142,24 +163,24 @@ def prepare_prices(prices, symbol: str | None = None) -> MarketData:
         frames = {name: _check_frame(prices, name)}
         multi = False
     symbols = list(frames)
-    index = frames[symbols[0]].index
-    for s in symbols[1:]:
-        index = index.intersection(frames[s].index)
-    if len(index) == 0:
-        raise BacktestInputError("prices: the assets have no dates in common", field="prices")
-    arrays = {}
-    for name in OHLC:
-        if len(symbols) == 1:
-            arrays[name] = np.ascontiguousarray(frames[symbols[0]][name].to_numpy(float).reshape(-1, 1))
-        else:
-            arrays[name] = np.column_stack([frames[s][name].reindex(index).to_numpy(float) for s in symbols])
+    index = frames[symbols[0]][0]
+    if len(symbols) == 1:
+        values = frames[symbols[0]][1]
+        arrays = [np.ascontiguousarray(values[:, c : c + 1]) for c in range(4)]
+    else:
+        for s in symbols[1:]:
+            index = index.intersection(frames[s][0])
+        if len(index) == 0:
+            raise BacktestInputError("prices: the assets have no dates in common", field="prices")
+        rows = [frames[s][0].get_indexer(index) for s in symbols]
+        arrays = [np.column_stack([frames[s][1][r, c] for s, r in zip(symbols, rows, strict=True)]) for c in range(4)]
     return MarketData(
         index=pd.DatetimeIndex(index),
         symbols=symbols,
-        open=arrays["Open"],
-        high=arrays["High"],
-        low=arrays["Low"],
-        close=arrays["Close"],
+        open=arrays[0],
+        high=arrays[1],
+        low=arrays[2],
+        close=arrays[3],
         multi=multi,
     )
 

@@ -259,18 +259,22 @@ def compute_stats(
 
 
 def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFrame:
-    index = data.index
+    dates = data.index.values
     is_open = trades["exit_bar"] < 0
-    exit_dates = index.take(np.where(is_open, 0, trades["exit_bar"]))
+    exit_dates = dates[trades["exit_bar"]]
+    exit_dates[is_open] = np.datetime64("NaT")
+    size = trades["size"]
+    if size.size and not data.multi and (size == np.round(size)).all():
+        size = size.astype(np.int64)
     columns = {}
     if data.multi:
         columns["symbol"] = np.asarray(data.symbols, dtype=object)[trades["asset"]]
     columns |= {
-        "entry_date": index.take(trades["entry_bar"]),
-        "exit_date": exit_dates.where(~is_open, pd.NaT),
+        "entry_date": dates[trades["entry_bar"]],
+        "exit_date": exit_dates,
         "entry_price": trades["entry_price"],
         "exit_price": trades["exit_price"],
-        "size": trades["size"],
+        "size": size,
         "pnl": trades["pnl"],
         "return_pct": trades["return_pct"],
         "commission": trades["commission"],
@@ -278,10 +282,7 @@ def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFram
         "entry_bar": trades["entry_bar"],
         "exit_bar": trades["exit_bar"],
     }
-    frame = pd.DataFrame(columns)
-    if not data.multi and frame["size"].size and (frame["size"] == np.round(frame["size"])).all():
-        frame["size"] = frame["size"].astype(np.int64)
-    return frame
+    return pd.DataFrame(columns, copy=False)
 
 
 def run_backtest(
