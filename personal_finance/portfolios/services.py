@@ -171,12 +171,13 @@ def transaction_build(
         errors.setdefault("symbol", []).append(f"must be empty for {type_}")
     if type_ in SHARE_TYPES or type_ == TransactionType.SPLIT:
         if quantity is None:
-            errors.setdefault("quantity", []).append(f"required for {type_}")
+            if "quantity" not in errors:
+                errors["quantity"] = [f"required for {type_}"]
         elif quantity <= 0:
             errors.setdefault("quantity", []).append("must be greater than zero")
     elif quantity is not None and type_ in CASH_ONLY_TYPES:
         errors.setdefault("quantity", []).append(f"must be empty for {type_}")
-    if type_ in (TransactionType.BUY, TransactionType.SELL) and price is None:
+    if type_ in (TransactionType.BUY, TransactionType.SELL) and price is None and "price" not in errors:
         errors.setdefault("price", []).append(f"required for {type_}")
     if price is not None and price < 0:
         errors.setdefault("price", []).append("must not be negative")

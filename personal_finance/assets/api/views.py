@@ -42,7 +42,7 @@ class AssetViewSet(viewsets.ModelViewSet):
     serializer_class = AssetSerializer
     permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
     lookup_field = "symbol"
-    lookup_value_regex = r"[A-Za-z0-9.\-=^/]+"
+    lookup_value_regex = r"[A-Za-z0-9.\-=^]+"
     filterset_class = AssetFilter
     queryset = Asset.objects.order_by("symbol")
 

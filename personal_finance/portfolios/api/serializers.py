@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from personal_finance.contrib.api.fields import UpperCaseCharField
 from personal_finance.portfolios.models import Portfolio, Transaction, TransactionType
 
 
@@ -10,6 +11,12 @@ class PortfolioSerializer(serializers.ModelSerializer):
         model = Portfolio
         fields = ["id", "name", "base_currency", "description", "transaction_count", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name == "base_currency":
+            field_class = UpperCaseCharField
+        return field_class, kwargs
 
 
 class TransactionSerializer(serializers.ModelSerializer):
