@@ -350,7 +350,8 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
     A rebalance decision values the account at the fill prices, aims for
     ``floor(weight * equity / (price * (1 + commission)))`` shares per asset, sells first (oldest lots
     first) and then buys, each buy capped by the cash left. An ``amount`` decision buys
-    ``floor(weight * amount / (price * (1 + commission)))`` shares and sells nothing. With a drift
+    ``floor(weight * amount / (price * (1 + commission)))`` shares and sells nothing; what whole shares
+    leave of the amount is added to the next amount. With a drift
     threshold the kernel also checks, on every bar after a fill, whether an asset's weight has moved
     more than the threshold from target, and if so decides a rebalance on that bar.
     """
@@ -368,6 +369,7 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
     # one decision per bar: the later one wins
     pending = deque({d.bar: d for d in queue}.values())
     drift = plan.drift_threshold > 0 and plan.drift_weights is not None
+    carry = 0.0
 
     while pending:
         d = pending.popleft()
@@ -379,9 +381,10 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
             equity_now = cash_ + float(hold @ p)
             desired = np.floor(d.weights * equity_now / (buy_p * one_c))
         else:
-            amount = min(d.amount, cash_)
+            budget = min(d.amount + carry, cash_)
+            cash_before = cash_
             desired = hold + np.floor(
-                d.weights * max(amount - fee * np.count_nonzero(d.weights), 0.0) / (buy_p * one_c)
+                d.weights * max(budget - fee * np.count_nonzero(d.weights), 0.0) / (buy_p * one_c)
             )
         delta = desired - hold
         for k in np.flatnonzero(delta < 0).tolist():
@@ -419,6 +422,8 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
             cash_ -= qty * price + e_comm
             hold[k] += qty
             lots[k].append([j, price, qty, e_comm / qty])
+        if d.amount is not None:  # what whole shares left of the budget rolls into the next amount
+            carry = max(budget - (cash_before - cash_), 0.0)
         seg_bar.append(j)
         seg_hold.append(hold.copy())
         seg_cash.append(cash_)
