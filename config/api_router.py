@@ -4,12 +4,14 @@ from django.conf import settings
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from personal_finance.assets.api.views import AssetViewSet
+from personal_finance.data_profiler.api.views import DataQualityViewSet
 from personal_finance.portfolios.api.views import PortfolioViewSet, TransactionViewSet
 from personal_finance.users.api.views import UserViewSet
 
 router = DefaultRouter() if settings.DEBUG else SimpleRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("assets", AssetViewSet, basename="asset")
+router.register("data-quality", DataQualityViewSet, basename="data-quality")
 router.register("portfolios", PortfolioViewSet, basename="portfolio")
 router.register(r"portfolios/(?P<portfolio_pk>\d+)/transactions", TransactionViewSet, basename="portfolio-transaction")
 

@@ -348,7 +348,7 @@ def _profile(
                 "check": "unparseable_dates",
                 "severity": ERROR,
                 "dates": [str(t) for t in unparseable_text],
-                "detail": f"{_plural(total, 'row')} with a date that does not parse (rows {rows}); "
+                "detail": f"{_plural(total, 'row')} with a date that does not parse ({'row' if total == 1 else 'rows'} {rows}); "
                 "dates lists the cells as written",
             }
         )
@@ -417,9 +417,10 @@ def _profile(
     # ohlc_inconsistent: low above open/close/high, or high below open/close (NaN never counts).
     if all(c in vals for c in PRICE_COLUMNS):
         o, h, lo, c_ = vals["Open"], vals["High"], vals["Low"], vals["Close"]
-        up, down = 1 + OHLC_TOLERANCE, 1 - OHLC_TOLERANCE
-        low_bad = (lo > o * up) | (lo > c_ * up) | (lo > h * up)
-        high_bad = (h < o * down) | (h < c_ * down)
+        slack = OHLC_TOLERANCE * np.abs(np.fmax(h, lo))  # relative to the price level; NaN-safe
+        with np.errstate(invalid="ignore"):
+            low_bad = (lo - o > slack) | (lo - c_ > slack) | (lo - h > slack)
+            high_bad = (o - h > slack) | (c_ - h > slack)
         inconsistent = low_bad | high_bad
         if inconsistent.any():
             findings.append(

@@ -30,7 +30,12 @@ OWNED = {
 # Lists scoped to the requesting user: they answer 200 but never show the first user's objects.
 SCOPED_LISTS = {"portfolio-list", "user-me"}
 # Shared reference data: readable by everyone signed in, writable by staff only (403).
-SHARED = {"asset-list": {}, "asset-detail": {"symbol": "symbol"}, "asset-prices": {"symbol": "symbol"}}
+SHARED = {
+    "asset-list": {},
+    "asset-detail": {"symbol": "symbol"},
+    "asset-prices": {"symbol": "symbol"},
+    "data-quality-detail": {"symbol": "symbol"},
+}
 
 
 def _routes():
