@@ -144,7 +144,7 @@ def main():
     print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}, grid 5 <= fast < slow <= 50")
     table = ours()
     best = table.iloc[0]
-    print(f"our table: {len(table)} rows; best fast={best.fast} slow={best.slow} sharpe={best.sharpe:.4f}")
+    print(f"our table: {len(table)} rows; best fast={int(best.fast)} slow={int(best.slow)} sharpe={best.sharpe:.4f}")
 
     results = {}
     for name in ("ours", "vectorbt"):

@@ -154,3 +154,44 @@ def test_register_a_new_strategy():
         assert r.trades.iloc[0].entry_bar == 6
     finally:
         REGISTRY.pop("always_long_test")
+
+
+def test_documented_example_strategy(goog):
+    """The Breakout example of docs/backtesting.md, verbatim."""
+    from personal_finance.backtesting.errors import BacktestInputError as Err
+
+    @register
+    class Breakout(Strategy):
+        name = "breakout"
+        kind = "signal"
+        description = "Long on a close above the previous n-bar high, flat below the exit_n-bar low."
+        params = {
+            "n": Param("int", 20, "entry window, in bars", min=2),
+            "exit_n": Param("int", 10, "exit window, in bars", min=2),
+        }
+
+        @classmethod
+        def check_params(cls, values):
+            if values["exit_n"] > values["n"]:
+                raise Err("exit_n must not exceed n", field="exit_n")
+
+        def min_bars(self):
+            return self.p["n"] + 1
+
+        def signals(self, data, k):
+            close = pd.Series(data.close[:, k])
+            high = close.rolling(self.p["n"]).max().shift(1)
+            low = close.rolling(self.p["exit_n"]).min().shift(1)
+            state = np.where(close > high, 1.0, np.where(close < low, 0.0, np.nan))
+            state = pd.Series(state).ffill().fillna(0.0).to_numpy()
+            bars = np.flatnonzero(np.diff(state, prepend=0.0) != 0)
+            return bars.astype(np.int64), state[bars].astype(np.int8)
+
+    try:
+        r = run_backtest(goog, "breakout", {"n": 20, "exit_n": 10}, commission=0.002)
+        assert r.stats["trades"] > 10
+        assert (r.trades["size"] > 0).all()
+        with pytest.raises(BacktestInputError, match="exit_n must not exceed n"):
+            run_backtest(goog, "breakout", {"n": 5, "exit_n": 10})
+    finally:
+        REGISTRY.pop("breakout")
