@@ -17,6 +17,7 @@ urlpatterns = [
     path("health/database/", health.health_view, {"only": "database"}, name="health-database"),
     path("health/cache/", health.health_view, {"only": "cache"}, name="health-cache"),
     path("health/celery/", health.health_view, {"only": "celery"}, name="health-celery"),
+    path("health/providers/", health.health_view, {"only": "providers"}, name="health-providers"),
     # REST API
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -274,6 +274,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personal_finance.contrib.tasks.system_health_checks",
         "schedule": crontab(minute="*/5"),
     },
+    # Daily history after the US close, on weekdays.
+    "fetch-market-data": {
+        "task": "personal_finance.data_sources.tasks.fetch_market_data",
+        "schedule": crontab(hour=22, minute=30, day_of_week="mon-fri"),
+    },
+    # Latest quotes of every held symbol.
+    "update-asset-prices": {
+        "task": "personal_finance.data_sources.tasks.update_asset_prices",
+        "schedule": crontab(minute="*/5", hour="13-21", day_of_week="mon-fri"),
+    },
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -309,3 +319,19 @@ LOGGING = {
 # ---------------------------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.8)
 ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
+
+# ---------------------------------------------------------------------------------------------
+# Market data (DESIGN sections 2 and 10)
+# ---------------------------------------------------------------------------------------------
+MARKET_DATA = {
+    # Tried in order; the sample set (generated, labelled "sample") is the offline fallback.
+    "PROVIDERS": env.list("MARKET_DATA_PROVIDERS", default=["yahoo", "csv", "sample"]),
+    "CSV_DIR": env("PRICE_CSV_DIR", default=str(BASE_DIR / "data" / "prices")),
+    "YAHOO_CASSETTE": env("YAHOO_CASSETTE", default=""),  # replay recorded responses instead
+    "RETRIES": env.int("MARKET_DATA_RETRIES", default=2),
+    "BACKOFF_BASE": env.float("MARKET_DATA_BACKOFF_BASE", default=0.5),
+    "BREAKER_THRESHOLD": env.int("MARKET_DATA_BREAKER_THRESHOLD", default=3),
+    "BREAKER_COOLDOWN": env.int("MARKET_DATA_BREAKER_COOLDOWN", default=300),
+    "RATE_PER_SECOND": env.float("MARKET_DATA_RATE_PER_SECOND", default=2.0),
+    "HISTORY_START": env("MARKET_DATA_HISTORY_START", default="2021-01-01"),
+}

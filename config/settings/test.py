@@ -11,3 +11,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 TEMPLATES[0]["OPTIONS"]["debug"] = True  # noqa: F405
 MEDIA_ROOT = str(BASE_DIR / ".pytest_cache" / "media")  # noqa: F405
+# Never touch the network: Yahoo appears in tests only through recorded cassettes.
+MARKET_DATA = {**MARKET_DATA, "PROVIDERS": ["csv", "sample"], "RETRIES": 1, "BACKOFF_BASE": 0.0}  # noqa: F405

@@ -69,10 +69,29 @@ def check_celery() -> dict:
     return {"status": "ok", **result}
 
 
+def check_providers() -> dict:
+    """Market-data providers: circuit state, last success and last error of each. Healthy while
+    at least one configured provider is usable (the sample set keeps the demo alive offline)."""
+    from personal_finance.data_sources.models import ProviderState
+
+    try:
+        names = list(settings.MARKET_DATA["PROVIDERS"])
+        stored = {p.name: p for p in ProviderState.objects.filter(name__in=names)}
+        providers = {n: stored[n].as_dict() if n in stored else {"state": "closed", "calls": 0} for n in names}
+    finally:
+        connections["default"].close()
+    usable = [n for n, p in providers.items() if p["state"] != "open"]
+    result = {"status": "ok" if usable else "error", "providers": providers}
+    if not usable:
+        result["error"] = "every market-data provider is skipped (circuit open)"
+    return result
+
+
 CHECKS: dict[str, Callable[[], dict]] = {
     "database": check_database,
     "cache": check_cache,
     "celery": check_celery,
+    "providers": check_providers,
 }
 
 

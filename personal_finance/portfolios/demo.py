@@ -1,127 +1,24 @@
-"""The demo data of ``seed_demo``: a realistic portfolio that works offline.
+"""The demo data of ``seed_demo``: a realistic portfolio of a few years of activity.
 
-Prices here are a generated *sample* (a seeded random walk per asset, labelled ``source="sample"``
-in every bar), so the demo runs with no network; the market-data providers replace them with real
-prices when they can reach a source.
+Prices come from the provider chain (real quotes when a provider is reachable, else the bundled
+sample set, labelled ``sample``); this module only writes the transactions, as a native CSV.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import hashlib
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-import numpy as np
+import pandas as pd
 
-SAMPLE_SOURCE = "sample"
-START = dt.date(2021, 1, 4)
+from personal_finance.data_sources.sample import SAMPLE_ASSETS, SPLITS, START
 
-# symbol: (name, class, currency, sector, country, start price, annual drift, annual vol, dividend/share/quarter)
-DEMO_ASSETS = {
-    "AAPL": ("Apple Inc.", "equity", "USD", "Technology", "United States", 130.0, 0.12, 0.28, Decimal("0.23")),
-    "MSFT": (
-        "Microsoft Corporation",
-        "equity",
-        "USD",
-        "Technology",
-        "United States",
-        220.0,
-        0.14,
-        0.26,
-        Decimal("0.62"),
-    ),
-    "NVDA": ("NVIDIA Corporation", "equity", "USD", "Technology", "United States", 13.0, 0.35, 0.50, Decimal("0.04")),
-    "VTI": (
-        "Vanguard Total Stock Market ETF",
-        "etf",
-        "USD",
-        "Diversified",
-        "United States",
-        195.0,
-        0.09,
-        0.18,
-        Decimal("0.80"),
-    ),
-    "BND": (
-        "Vanguard Total Bond Market ETF",
-        "etf",
-        "USD",
-        "Fixed Income",
-        "United States",
-        88.0,
-        0.00,
-        0.06,
-        Decimal("0.55"),
-    ),
-    "SAP.DE": ("SAP SE", "equity", "EUR", "Technology", "Germany", 105.0, 0.15, 0.27, None),
-}
-SPLITS = {"NVDA": (dt.date(2024, 6, 10), Decimal(10))}
-FX_PAIR = ("EUR", "USD", 1.22, 0.07)
+DEMO_SYMBOLS = ("AAPL", "MSFT", "NVDA", "VTI", "BND", "SAP.DE")
+SPLIT_RATIOS = {symbol: (day, Decimal(int(ratio))) for symbol, (day, ratio) in SPLITS.items()}
 
 
-def _bdays(start: dt.date, end: dt.date):
-    import pandas as pd
-
-    return pd.bdate_range(start, end)
-
-
-def _seed(symbol: str) -> int:
-    return int(hashlib.sha256(symbol.encode()).hexdigest()[:8], 16)
-
-
-def sample_path(symbol: str, days: int, start: float, drift: float, vol: float) -> np.ndarray:
-    """Closes of a seeded geometric random walk; the first ``days`` values never change."""
-    rng = np.random.default_rng(_seed(symbol))
-    shocks = rng.standard_normal(days)
-    daily = (drift - 0.5 * vol**2) / 252 + vol / np.sqrt(252) * shocks
-    return start * np.exp(np.cumsum(daily))
-
-
-def q(value: float, places: str = "0.0001") -> Decimal:
-    return Decimal(repr(float(value))).quantize(Decimal(places), rounding=ROUND_HALF_UP)
-
-
-def sample_bars(symbol: str, end: dt.date) -> list[dict]:
-    _name, _cls, _ccy, _sector, _country, start, drift, vol, _div = DEMO_ASSETS[symbol]
-    days = list(_bdays(START, end))
-    closes = sample_path(symbol, len(days), start, drift, vol)
-    split = SPLITS.get(symbol)
-    rng = np.random.default_rng(_seed(symbol) + 1)
-    spread = np.abs(rng.normal(0, vol / np.sqrt(252) / 2, size=(len(days), 3)))
-    bars = []
-    prev = closes[0]
-    for i, day in enumerate(days):
-        close = closes[i]
-        factor = 1.0
-        if split and day.date() < split[0]:
-            factor = float(split[1])  # traded (unadjusted) prices before the split are higher
-        open_ = prev * (1 + rng.normal(0, 0.002))
-        high = max(open_, close) * (1 + spread[i, 0])
-        low = min(open_, close) * (1 - spread[i, 1])
-        bars.append(
-            {
-                "date": day.date(),
-                "open": q(open_ * factor),
-                "high": q(high * factor),
-                "low": q(low * factor),
-                "close": q(close * factor),
-                "adj_close": q(close),
-                "volume": int(1_000_000 * (1 + spread[i, 2] * 50)),
-                "source": SAMPLE_SOURCE,
-            }
-        )
-        prev = close
-    return bars
-
-
-def sample_fx(end: dt.date) -> list[tuple[dt.date, Decimal]]:
-    days = list(_bdays(START, end))
-    base, quote, start, vol = FX_PAIR
-    path = sample_path(base + quote, len(days), start, 0.0, vol)
-    return [(d.date(), q(v, "0.000001")) for d, v in zip(days, path, strict=True)]
-
-
-def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]], fx: dict[dt.date, Decimal]) -> str:
+def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]]) -> str:
     """A few years of realistic activity as a native-format CSV (deterministic, idempotent ids)."""
     rows: list[tuple] = []
     held: dict[str, Decimal] = {}
@@ -147,11 +44,11 @@ def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]
 
     def trade(date, type_, symbol, quantity, fees=Decimal("1.00")):
         quantity = Decimal(quantity)
-        ccy = DEMO_ASSETS[symbol][2]
-        add(date, type_, symbol, quantity, closes[symbol][date], fees, "", ccy)
+        ccy = SAMPLE_ASSETS[symbol][2]
+        add(date, type_, symbol, quantity, _price_on(closes[symbol], date), fees, "", ccy)
         held[symbol] = held.get(symbol, Decimal(0)) + (quantity if type_ == "buy" else -quantity)
 
-    days = [d.date() for d in _bdays(START, end)]
+    days = [d.date() for d in pd.bdate_range(START, end)]
     first = days[1]
     add(first, "deposit", amount=Decimal(60000), note="initial deposit")
     for symbol, qty in (("AAPL", 60), ("MSFT", 40), ("VTI", 50), ("BND", 120), ("NVDA", 100), ("SAP.DE", 30)):
@@ -160,7 +57,7 @@ def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]
     quarter_paid = set()
     split_done = set()
     for day in days[2:]:
-        for symbol, (split_day, ratio) in SPLITS.items():
+        for symbol, (split_day, ratio) in SPLIT_RATIOS.items():
             if day >= split_day and symbol not in split_done and held.get(symbol):
                 add(day, "split", symbol, ratio, note=f"{ratio}:1 split")
                 held[symbol] *= ratio
@@ -174,7 +71,8 @@ def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]
                 add(day, "fee", amount=Decimal(25), note="annual account fee")
         if day.month in (3, 6, 9, 12) and day.day >= 15 and (day.year, day.month) not in quarter_paid:
             quarter_paid.add((day.year, day.month))
-            for symbol, spec in DEMO_ASSETS.items():
+            for symbol in DEMO_SYMBOLS:
+                spec = SAMPLE_ASSETS[symbol]
                 per_share = spec[8]
                 if per_share and held.get(symbol):
                     amount = (held[symbol] * per_share).quantize(Decimal("0.01"))
@@ -192,8 +90,14 @@ def demo_transactions_csv(end: dt.date, closes: dict[str, dict[dt.date, Decimal]
     return "\n".join(lines) + "\n"
 
 
-def _on_or_after(days: list[dt.date], target: dt.date) -> dt.date | None:
-    import bisect
+def _price_on(closes: dict[dt.date, Decimal], day: dt.date) -> Decimal:
+    """The close of ``day``, or of the last earlier day with a close (holidays of real data)."""
+    if day in closes:
+        return closes[day]
+    earlier = [d for d in closes if d <= day]
+    return closes[max(earlier)] if earlier else closes[min(closes)]
 
+
+def _on_or_after(days: list[dt.date], target: dt.date) -> dt.date | None:
     i = bisect.bisect_left(days, target)
     return days[i] if i < len(days) else None

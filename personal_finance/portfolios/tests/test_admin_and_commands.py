@@ -101,10 +101,13 @@ def test_seed_demo_builds_a_realistic_portfolio_idempotently(capsys):
     types = set(Transaction.objects.filter(portfolio=portfolio).values_list("type", flat=True))
     assert types >= {"deposit", "buy", "sell", "dividend", "interest", "fee", "split"}
     assert PriceBar.objects.filter(source="sample").count() > 1000
+    assert first["price_sources"] == ["sample"]
+    bars = PriceBar.objects.count()
     call_command("seed_demo", "--json")
     second = json.loads(capsys.readouterr().out)
     assert second["transactions_created"] == 0
-    assert second["price_bars_written"] == 0
+    assert second["sample_prices"] is True
+    assert PriceBar.objects.count() == bars
     assert Transaction.objects.filter(portfolio=portfolio).count() == count
     from personal_finance.portfolios.selectors import portfolio_holdings
 

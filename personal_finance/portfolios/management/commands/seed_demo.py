@@ -1,12 +1,19 @@
 """`seed_demo`: the demo user (demo / demo), a portfolio with a few years of transactions and
-prices for its assets. Idempotent: a second run changes nothing (DESIGN section 9)."""
+prices for its assets. Idempotent: a second run adds nothing (DESIGN section 9).
+
+Prices come from the provider chain: real ones when a provider answers, else the bundled sample
+set (labelled ``sample``), so the demo works offline.
+"""
+
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from personal_finance.assets.models import Asset
-from personal_finance.assets.services import asset_get_or_create, fx_rate_upsert, price_bars_upsert
+from personal_finance.assets.models import PriceBar
 from personal_finance.contrib.commands import ContractCommand
+from personal_finance.data_sources.sample import START
+from personal_finance.data_sources.services import fetch_fx, fetch_prices
 from personal_finance.portfolios import demo
 from personal_finance.portfolios.importers import transactions_import
 from personal_finance.portfolios.models import Portfolio
@@ -14,56 +21,57 @@ from personal_finance.users.models import User
 
 
 class Command(ContractCommand):
-    help = "Create the demo user (demo / demo), a demo portfolio and sample prices. Safe to run again."
+    help = "Create the demo user (demo / demo), a demo portfolio and prices for its assets. Safe to run again."
 
-    @transaction.atomic
     def handle(self, *args, **options):
         today = timezone.now().date()
-        user, created = User.objects.get_or_create(username="demo", defaults={"name": "Demo Investor"})
-        if created or not user.check_password("demo"):
-            user.set_password("demo")
-            user.save(update_fields=["password"])
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(username="demo", defaults={"name": "Demo Investor"})
+            if created or not user.check_password("demo"):
+                user.set_password("demo")
+                user.save(update_fields=["password"])
+
+        symbols = [*demo.DEMO_SYMBOLS, "^GSPC"]
+        have = {
+            s: PriceBar.objects.filter(asset__symbol=s).order_by("-date").values_list("date", flat=True).first()
+            for s in symbols
+        }
+        starts = [d for d in have.values() if d is not None]
+        start = min(starts) if starts and len(starts) == len(symbols) else START
+        prices = fetch_prices(symbols=symbols, start=start, end=today)
+        fx = fetch_fx(base="EUR", quote="USD", start=START, end=today)
 
         closes = {}
-        bars_written = 0
-        for symbol, (name, cls, ccy, sector, country, *_rest) in demo.DEMO_ASSETS.items():
-            asset, _ = asset_get_or_create(
-                symbol=symbol, currency=ccy, name=name, asset_class=cls, sector=sector, country=country
+        for symbol in demo.DEMO_SYMBOLS:
+            rows = PriceBar.objects.filter(asset__symbol=symbol).values_list("date", "close")
+            closes[symbol] = {d: Decimal(c) for d, c in rows}
+        missing = [s for s in demo.DEMO_SYMBOLS if not closes[s]]
+        if missing:
+            self.fail(f"no prices for {', '.join(missing)}: {prices['symbols']}")
+        with transaction.atomic():
+            portfolio, _ = Portfolio.objects.get_or_create(
+                owner=user,
+                name="Demo portfolio",
+                defaults={"base_currency": "USD", "description": "Demo data."},
             )
-            bars = demo.sample_bars(symbol, today)
-            stored = set(asset.prices.values_list("date", flat=True))
-            missing = [b for b in bars if b["date"] not in stored]
-            if missing:
-                bars_written += price_bars_upsert(asset=asset, bars=missing)
-            closes[symbol] = {b["date"]: b["close"] for b in bars}
-        fx = dict(demo.sample_fx(today))
-        from personal_finance.assets.models import FxRate
-
-        stored_fx = set(FxRate.objects.filter(base="EUR", quote="USD").values_list("date", flat=True))
-        for day, rate in fx.items():
-            if day not in stored_fx:
-                fx_rate_upsert(base="EUR", quote="USD", date=day, rate=rate, source=demo.SAMPLE_SOURCE)
-
-        portfolio, _ = Portfolio.objects.get_or_create(
-            owner=user,
-            name="Demo portfolio",
-            defaults={"base_currency": "USD", "description": "Sample data: prices are generated, not real quotes."},
-        )
-        csv_text = demo.demo_transactions_csv(today, closes, fx)
-        result = transactions_import(portfolio=portfolio, raw=csv_text.encode(), max_bytes=50 * 1024 * 1024)
+            csv_text = demo.demo_transactions_csv(today, closes)
+            result = transactions_import(portfolio=portfolio, raw=csv_text.encode(), max_bytes=50 * 1024 * 1024)
+        sources = sorted({r.get("source", "?") for r in prices["symbols"].values() if "error" not in r})
         summary = {
             "user": user.username,
             "user_created": created,
             "portfolio": portfolio.pk,
-            "assets": Asset.objects.filter(symbol__in=list(demo.DEMO_ASSETS)).count(),
-            "price_bars_written": bars_written,
+            "price_sources": sources,
+            "sample_prices": any(r.get("sample") for r in prices["symbols"].values()),
+            "price_bars_written": sum(r.get("rows_written", 0) for r in prices["symbols"].values()),
+            "fx": fx,
             "transactions_created": result["created"],
             "transactions_skipped": result["skipped_duplicates"],
-            "price_source": demo.SAMPLE_SOURCE,
         }
+        label = " (SAMPLE prices: no provider reachable)" if summary["sample_prices"] else ""
         self.emit(
             options,
-            f"demo ready: user demo / demo, portfolio {portfolio.pk} "
-            f"({result['created']} new transactions, {bars_written} new sample price bars)",
+            f"demo ready: user demo / demo, portfolio {portfolio.pk}, {result['created']} new transactions, "
+            f"prices from {', '.join(sources)}{label}",
             summary,
         )

@@ -1,0 +1,268 @@
+"""Validated bulk ingestion of daily bars.
+
+PostgreSQL: ``COPY`` into a temporary staging table, then one
+``INSERT ... ON CONFLICT (asset_id, date) DO UPDATE``. SQLite: the ORM's bulk upsert.
+Each symbol is stored in its own transaction by the caller, so one bad symbol never loses another's
+rows. Rows the data profiler marks as errors are refused and named, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from personal_finance.assets.models import Asset, CorporateAction, PriceBar
+from personal_finance.contrib.exceptions import ApplicationError
+
+from .base import History
+
+logger = logging.getLogger("personal_finance.data_sources")
+
+COLUMNS = ("asset_id", "date", "open", "high", "low", "close", "adj_close", "volume", "source")
+FRAME_TO_DB = {
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
+
+
+class IngestRefused(ApplicationError):
+    """The profiler found errors in rows of this series; nothing of it was stored."""
+
+
+@dataclass
+class IngestResult:
+    symbol: str
+    source: str
+    rows_written: int = 0
+    refused: list[dict] = field(default_factory=list)
+    splits: int = 0
+    dividends: int = 0
+    start: str | None = None
+    end: str | None = None
+    sample: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "symbol": self.symbol,
+            "source": self.source,
+            "sample": self.sample,
+            "rows_written": self.rows_written,
+            "refused": self.refused,
+            "splits": self.splits,
+            "dividends": self.dividends,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+# --- adjusted prices ---------------------------------------------------------------------------------
+def adjusted_closes(closes: pd.Series, splits: pd.Series, dividends: pd.Series) -> pd.Series:
+    """Back-adjust closes for splits and cash dividends (the usual CRSP-style factors).
+
+    A split of ratio r on day d divides every earlier close by r; a dividend D on ex-day d
+    multiplies every earlier close by (1 - D / close of the previous day).
+    """
+    closes = closes.sort_index()
+    index = closes.index
+    factor = pd.Series(1.0, index=index)
+    for day, ratio in splits.items():
+        if ratio and ratio > 0:
+            factor[index < pd.Timestamp(day)] /= float(ratio)
+    prev = closes.shift(1)
+    for ex_date, amount in dividends.items():
+        day = pd.Timestamp(ex_date)
+        pos = index.searchsorted(day)
+        if 0 < pos < len(index) and prev.iloc[pos] > 0:
+            factor[index < day] *= 1 - float(amount) / float(prev.iloc[pos])
+    return closes * factor
+
+
+# --- the upsert ------------------------------------------------------------------------------------
+def frame_to_rows(asset_id: int, bars: pd.DataFrame, source: str) -> pd.DataFrame:
+    rows = pd.DataFrame(index=range(len(bars)))
+    rows["asset_id"] = asset_id
+    rows["date"] = pd.DatetimeIndex(bars.index).strftime("%Y-%m-%d")
+    for frame_col, db_col in FRAME_TO_DB.items():
+        if frame_col in bars.columns:
+            values = bars[frame_col].to_numpy()
+            rows[db_col] = (
+                pd.array(np.round(values).astype("float64"), dtype="Int64") if db_col == "volume" else values
+            )
+        else:
+            rows[db_col] = None
+    rows["source"] = source
+    return rows[list(COLUMNS)]
+
+
+def upsert_rows(rows: pd.DataFrame) -> int:
+    """Insert or update price rows (columns COLUMNS). Call inside a transaction."""
+    if rows.empty:
+        return 0
+    if connection.vendor == "postgresql":
+        return _copy_upsert(rows)
+    return _orm_upsert(rows)
+
+
+_STAGE = "pf_pricebar_stage"
+
+
+def _copy_upsert(rows: pd.DataFrame) -> int:
+    buffer = io.StringIO()
+    rows.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+    table = PriceBar._meta.db_table
+    cols = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (asset_id bigint, date date, open numeric, high numeric,"
+            " low numeric, close numeric, adj_close numeric, volume bigint, source varchar(32)) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        # DISTINCT ON keeps one row per key if a batch repeats a date (the last one written wins).
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT DISTINCT ON (asset_id, date) {cols} FROM {_STAGE}"  # noqa: S608 - fixed identifiers
+            f" ORDER BY asset_id, date ON CONFLICT (asset_id, date) DO UPDATE SET {updates}"
+        )
+        written = cursor.rowcount
+        cursor.execute(f"TRUNCATE {_STAGE}")
+    return written
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return Decimal(repr(float(value)))
+
+
+def _orm_upsert(rows: pd.DataFrame) -> int:
+    objs = [
+        PriceBar(
+            asset_id=int(r.asset_id),
+            date=r.date,
+            open=_dec(r.open),
+            high=_dec(r.high),
+            low=_dec(r.low),
+            close=_dec(r.close),
+            adj_close=_dec(r.adj_close),
+            volume=None if r.volume is None or r.volume is pd.NA else int(r.volume),
+            source=r.source,
+        )
+        for r in rows.itertuples(index=False)
+    ]
+    PriceBar.objects.bulk_create(
+        objs,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["asset", "date"],
+        update_fields=["open", "high", "low", "close", "adj_close", "volume", "source"],
+    )
+    return len(objs)
+
+
+# --- validated ingestion of one symbol ---------------------------------------------------------------
+def _profile_errors(asset: Asset, history: History) -> list[dict]:
+    """Rows the data profiler marks as errors: [{"date": ISO, "checks": [...]}]."""
+    from personal_finance.data_profiler.calendars import calendar_for
+    from personal_finance.data_profiler.checks import profile_frame
+
+    known_splits = {pd.Timestamp(d).date() for d in history.actions.splits.index}
+    known_splits |= set(CorporateAction.objects.filter(asset=asset, kind="split").values_list("date", flat=True))
+    report = profile_frame(
+        history.bars,
+        calendar=calendar_for(symbol=asset.symbol, exchange=asset.exchange, asset_class=asset.asset_class),
+        known_splits=sorted(known_splits),
+    )
+    by_date: dict[str, list[str]] = {}
+    for finding in report["findings"]:
+        if finding["severity"] != "error":
+            continue
+        for day in finding["dates"]:
+            by_date.setdefault(str(day)[:10], []).append(finding["check"])
+    return [{"date": d, "checks": sorted(set(c))} for d, c in sorted(by_date.items())]
+
+
+def ingest_history(*, asset: Asset, history: History, partial: bool = False) -> IngestResult:
+    """Validate and store one symbol's history atomically; returns what was written and refused."""
+    bars = history.bars
+    result = IngestResult(symbol=asset.symbol, source=history.source, sample=history.sample)
+    if bars.empty:
+        return result
+    refused = _profile_errors(asset, history)
+    if refused and not partial:
+        first = ", ".join(f"{r['date']} ({'/'.join(r['checks'])})" for r in refused[:5])
+        more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
+        raise IngestRefused(
+            f"{asset.symbol}: {len(refused)} rows with errors, nothing stored: {first}{more}",
+            errors={r["date"]: r["checks"] for r in refused[:50]},
+        )
+    if refused:
+        bad = pd.DatetimeIndex([r["date"] for r in refused])
+        bars = bars[~pd.DatetimeIndex(bars.index).normalize().isin(bad)]
+        result.refused = refused
+    bars = bars[~bars.index.duplicated(keep="last")].sort_index()
+    with transaction.atomic():
+        result.splits, result.dividends = store_actions(asset, history)
+        if "Adj Close" not in bars.columns or bars["Adj Close"].isna().all():
+            bars = bars.assign(**{"Adj Close": np.nan})
+        result.rows_written = upsert_rows(frame_to_rows(asset.pk, bars, history.source))
+        if bars["Adj Close"].isna().any():
+            recompute_adjusted(asset)
+    result.start = bars.index.min().date().isoformat() if len(bars) else None
+    result.end = bars.index.max().date().isoformat() if len(bars) else None
+    logger.info(
+        "stored %s bars of %s from %s (%d refused)",
+        result.rows_written,
+        asset.symbol,
+        history.source,
+        len(result.refused),
+    )
+    return result
+
+
+def store_actions(asset: Asset, history: History) -> tuple[int, int]:
+    rows = [
+        CorporateAction(asset=asset, date=pd.Timestamp(d).date(), kind="split", ratio=Decimal(repr(float(v))))
+        for d, v in history.actions.splits.items()
+        if v and v > 0
+    ] + [
+        CorporateAction(asset=asset, date=pd.Timestamp(d).date(), kind="dividend", amount=Decimal(repr(float(v))))
+        for d, v in history.actions.dividends.items()
+        if v and v > 0
+    ]
+    if rows:
+        CorporateAction.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["asset", "date", "kind"], update_fields=["ratio", "amount"]
+        )
+    return len(history.actions.splits), len(history.actions.dividends)
+
+
+def recompute_adjusted(asset: Asset) -> int:
+    """Recompute ``adj_close`` of every stored bar of ``asset`` from its stored actions."""
+    data = list(PriceBar.objects.filter(asset=asset).order_by("date").values_list("date", "close"))
+    if not data:
+        return 0
+    index = pd.DatetimeIndex([d for d, _ in data])
+    closes = pd.Series([float(c) for _, c in data], index=index)
+    actions = list(CorporateAction.objects.filter(asset=asset).values_list("date", "kind", "ratio", "amount"))
+    splits = pd.Series({pd.Timestamp(d): float(r) for d, k, r, _ in actions if k == "split"}, dtype="float64")
+    dividends = pd.Series({pd.Timestamp(d): float(a) for d, k, _, a in actions if k == "dividend"}, dtype="float64")
+    adjusted = adjusted_closes(closes, splits, dividends).round(8)
+    updates = [
+        PriceBar(asset_id=asset.pk, date=d.date(), close=Decimal(repr(float(c))), adj_close=Decimal(repr(float(a))))
+        for d, c, a in zip(index, closes, adjusted, strict=True)
+    ]
+    PriceBar.objects.bulk_create(
+        updates, batch_size=1000, update_conflicts=True, unique_fields=["asset", "date"], update_fields=["adj_close"]
+    )
+    return len(updates)
