@@ -264,7 +264,7 @@ def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFram
     exit_dates = dates[trades["exit_bar"]]
     exit_dates[is_open] = np.datetime64("NaT")
     size = trades["size"]
-    if size.size and not data.multi and (size == np.round(size)).all():
+    if size.size and (size == np.round(size)).all():
         size = size.astype(np.int64)
     columns = {}
     if data.multi:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -257,8 +258,16 @@ class Strategy:
         matters.
         """
         bars, targets = [], []
-        view = data.asset_view(k)
+        full = data.asset_view(k)
         for i in range(data.n_bars):
+            end = i + 1  # the strategy sees bars 0..i only: no look-ahead by construction
+            view = SimpleNamespace(
+                open=full.open[:end],
+                high=full.high[:end],
+                low=full.low[:end],
+                close=full.close[:end],
+                index=full.index[:end],
+            )
             target = self.next(i, view)
             if target is not None:
                 bars.append(i)
@@ -266,7 +275,8 @@ class Strategy:
         return np.asarray(bars, dtype=np.int64), np.asarray(targets, dtype=np.int8)
 
     def next(self, i: int, view) -> int | None:
-        """Per-bar hook: look at ``view.close[: i + 1]`` (etc.) and return +1, -1, 0 or None (no order)."""
+        """Per-bar hook: ``view.open/high/low/close/index`` hold bars ``0..i`` (``view.close[-1]`` is
+        this bar's close). Return +1, -1, 0 or None (no order)."""
         raise NotImplementedError(f"strategy {self.name!r} must implement signals() or next()")
 
     # -- allocation strategies --------------------------------------------------------------------
