@@ -159,3 +159,16 @@ def test_per_bar_strategy_equals_vectorised(goog):
 def test_bad_settings(kwargs, match):
     with pytest.raises(BacktestInputError, match=match):
         run_backtest(data(), "buy_hold", {}, **kwargs)
+
+
+def test_engine_is_pure():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, personal_finance.backtesting.engine, personal_finance.backtesting.sweep;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'backtesting', 'vectorbt')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
