@@ -180,34 +180,60 @@ def profile_csv(
     ``profile_frame``. Raises ``ProfileInputError`` naming the file when it is not a price CSV.
     """
     name, frame = _read_text_csv(source)
-    text_dates = frame["Date"].str.strip()
-    parsed = pd.to_datetime(text_dates, format="ISO8601", errors="coerce", utc=True)
-    valid = parsed.notna().to_numpy()
-    # A timestamp with an offset names the trading day as written ("2024-01-02T00:00+01:00" is
-    # 2 January), so the leading YYYY-MM-DD wins over the UTC date when there is one.
-    head = text_dates.where(text_dates.str.match(_ISO_DAY), "").str.slice(0, 10)
-    local = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
-    utc_days = parsed.dt.tz_convert(None).to_numpy().astype("datetime64[D]")
-    chosen = np.where(np.isnat(local), utc_days, local)
-    days = np.zeros(len(frame), dtype=np.int64)
-    days[valid] = chosen[valid].astype(np.int64)
-    values = {}
-    for column in PRICE_COLUMNS:
-        cells = frame[column].str.strip().str.replace(",", "", regex=False)
-        values[column] = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
+    text_dates = _as_text(frame["Date"])
+    days, valid = _parse_days(text_dates)
+    values = {column: _as_float(frame[column]) for column in PRICE_COLUMNS}
     bad_rows = np.flatnonzero(~valid)
     try:
         return _profile(
             days,
             valid,
             values,
-            unparseable_text=text_dates.to_numpy()[bad_rows].tolist(),
+            unparseable_text=[str(t).strip() for t in text_dates.to_numpy()[bad_rows]],
             unparseable_rows=(bad_rows + 1).tolist(),
             calendar=calendar,
             **options,
         )
     except ProfileInputError as exc:
         raise ProfileInputError(exc.message, source=name, row=exc.row, column=exc.column) from None
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column):
+        return column.fillna("").astype(str)
+    return column.astype(str).where(column.notna(), "")
+
+
+def _parse_days(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers and a parsed mask for date cells. Plain YYYY-MM-DD takes the fast exact-format
+    path; anything else goes through the ISO 8601 parser (timestamps, offsets)."""
+    plain = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
+    valid = ~np.isnat(plain)
+    days = np.zeros(len(text), dtype=np.int64)
+    days[valid] = plain[valid].astype(np.int64)
+    rest = np.flatnonzero(~valid)
+    if len(rest):
+        other = text.iloc[rest].str.strip()
+        parsed = pd.to_datetime(other, format="ISO8601", errors="coerce", utc=True)
+        ok = parsed.notna().to_numpy()
+        # A timestamp with an offset names the trading day as written ("2024-01-02T00:00+01:00"
+        # is 2 January), so its leading YYYY-MM-DD wins over the UTC date when there is one.
+        head = other.where(other.str.match(_ISO_DAY), "").str.slice(0, 10)
+        local = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
+        utc_days = parsed.dt.tz_convert(None).to_numpy().astype("datetime64[D]")
+        chosen = np.where(np.isnat(local), utc_days, local)
+        days[rest[ok]] = chosen[ok].astype(np.int64)
+        valid[rest[ok]] = True
+    return days, valid
+
+
+def _as_float(column: pd.Series) -> np.ndarray:
+    """Float values of a price column; empty cells and cells that are not numbers become NaN.
+    Columns read_csv already parsed as numbers skip the (slow) string clean-up."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype="float64")
+    cells = column.fillna("").astype(str).str.strip().str.replace(",", "", regex=False)
+    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
 
 
 def rows_with_errors(report: dict) -> set[dt.date]:
@@ -267,7 +293,9 @@ def _read_text_csv(source) -> tuple[str, pd.DataFrame]:
     if not text.strip():
         raise ProfileInputError("the file is empty", source=name)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        # Only empty cells are missing (not "NA", "null", ...); numbers are parsed by the C reader
+        # and any column with text in it stays text, cleaned up per column afterwards.
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ProfileInputError(f"not a CSV file: {exc}", source=name) from None
 

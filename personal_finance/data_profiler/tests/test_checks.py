@@ -324,3 +324,16 @@ def test_rows_with_errors_ignores_warnings():
         ],
     }
     assert rows_with_errors(report) == {dt.date(2024, 1, 4)}
+
+
+def test_csv_numbers_with_thousands_separators_and_text_cells():
+    text = (
+        "Date,Open,High,Low,Close,Volume\n"
+        '2024-01-02,"1,000.5","1,010",990,"1,005",100\n'
+        "2024-01-03,1005,1012,1001,1010,\n"
+        "2024-01-04,1010,1015,1004,N/A,300\n"
+    )
+    report = profile_csv(text.encode())
+    assert [(f["check"], f["severity"], f["dates"]) for f in report["findings"]] == [
+        ("missing_values", "error", ["2024-01-04"])
+    ]
