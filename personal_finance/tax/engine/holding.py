@@ -38,8 +38,17 @@ def is_long_term(acquired: date, sold: date) -> bool:
     return sold > anniversary(acquired)
 
 
+# acquisition date ordinal -> anniversary ordinal; many sales share acquisition dates
+ANNIVERSARY_ORDINALS: dict[int, int] = {}
+
+
 def term(acquired: date, sold: date) -> str:
-    return LONG if is_long_term(acquired, sold) else SHORT
+    """`long` or `short`."""
+    key = acquired.toordinal()
+    ann = ANNIVERSARY_ORDINALS.get(key)
+    if ann is None:
+        ann = ANNIVERSARY_ORDINALS[key] = anniversary(acquired).toordinal()
+    return LONG if sold.toordinal() > ann else SHORT
 
 
 def tacked_acquisition(replacement_acquired: date, sold_acquired: date, sold: date) -> date:

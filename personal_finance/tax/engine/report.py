@@ -12,16 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .compute import EngineResult, compute
-from .types import DEFAULT_METHOD, LONG, ZERO, OpenLot, RealizedRow, Transaction
+from .compute import EngineResult, compute, gc_paused
+from .types import DEFAULT_METHOD, LONG, SHORT, ZERO, OpenLot, RealizedRow, Transaction
 
 CENT = Decimal("0.01")
+CENTS_ZERO = Decimal("0.00")  # adding it turns a rounded -0.00 into 0.00
 WASH_CODE = "W"
 
 
 def cents(value: Decimal) -> Decimal:
-    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    return rounded if rounded != 0 else Decimal("0.00")
+    return value.quantize(CENT, rounding=ROUND_HALF_UP) + CENTS_ZERO
 
 
 def money(value: Decimal) -> str:
@@ -32,60 +32,87 @@ def quantity(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-@dataclass(frozen=True, slots=True)
-class Form8949Row:
-    description: str
-    date_acquired: str
-    date_sold: str
-    proceeds: Decimal
-    basis: Decimal
-    code: str
-    adjustment: Decimal
-    gain_loss: Decimal
-    term: str
-
-    def as_dict(self) -> dict:
-        return {
-            "description": self.description,
-            "date_acquired": self.date_acquired,
-            "date_sold": self.date_sold,
-            "proceeds": str(self.proceeds),
-            "basis": str(self.basis),
-            "code": self.code,
-            "adjustment": str(self.adjustment),
-            "gain_loss": str(self.gain_loss),
-        }
-
-
-def form_8949_row(row: RealizedRow) -> Form8949Row:
+def form_8949_row(row: RealizedRow) -> dict:
+    """Form 8949 columns (a)-(h) of one realised row, amounts rounded to cents."""
     proceeds = cents(row.proceeds)
     basis = cents(row.basis)
     adjustment = cents(row.disallowed_loss)
-    return Form8949Row(
-        description=f"{quantity(row.quantity)} {row.symbol}",
-        date_acquired=row.date_acquired.isoformat(),
-        date_sold=row.date_sold.isoformat(),
-        proceeds=proceeds,
-        basis=basis,
-        code=WASH_CODE if row.disallowed_loss > 0 else "",
-        adjustment=adjustment,
-        gain_loss=proceeds - basis + adjustment,
-        term=row.term,
-    )
-
-
-def _totals(rows: list[Form8949Row]) -> dict:
-    proceeds = sum((r.proceeds for r in rows), ZERO)
-    basis = sum((r.basis for r in rows), ZERO)
-    adjustment = sum((r.adjustment for r in rows), ZERO)
-    gain = sum((r.gain_loss for r in rows), ZERO)
     return {
-        "rows": len(rows),
-        "proceeds": money(proceeds),
-        "basis": money(basis),
-        "adjustment": money(adjustment),
-        "gain_loss": money(gain),
+        "description": f"{quantity(row.quantity)} {row.symbol}",
+        "date_acquired": row.date_acquired.isoformat(),
+        "date_sold": row.date_sold.isoformat(),
+        "proceeds": str(proceeds),
+        "basis": str(basis),
+        "code": WASH_CODE if row.disallowed_loss > 0 else "",
+        "adjustment": str(adjustment),
+        "gain_loss": str(cents(proceeds - basis + adjustment)),
     }
+
+
+def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dict], dict]:
+    """One pass: realised rows, Form 8949 parts I and II, and the Schedule D totals."""
+    out_realized: list[dict] = []
+    part_i: list[dict] = []
+    part_ii: list[dict] = []
+    sums = {SHORT: [ZERO, ZERO, ZERO, 0], LONG: [ZERO, ZERO, ZERO, 0]}
+    quantize = Decimal.quantize
+    for row in realized:
+        proceeds = quantize(row.proceeds, CENT, ROUND_HALF_UP)
+        basis = quantize(row.basis, CENT, ROUND_HALF_UP)
+        disallowed = quantize(row.disallowed_loss, CENT, ROUND_HALF_UP) if row.disallowed_loss else CENTS_ZERO
+        gain = proceeds - basis
+        proceeds_s = str(proceeds + CENTS_ZERO)
+        basis_s = str(basis + CENTS_ZERO)
+        disallowed_s = str(disallowed + CENTS_ZERO)
+        reportable_s = str(gain + disallowed + CENTS_ZERO)
+        acquired = row.date_acquired.isoformat()
+        sold = row.date_sold.isoformat()
+        out_realized.append(
+            {
+                "sell": row.sell,
+                "lot": row.lot,
+                "quantity": quantity(row.quantity),
+                "proceeds": proceeds_s,
+                "basis": basis_s,
+                "gain_loss": str(gain + CENTS_ZERO),
+                "disallowed_loss": disallowed_s,
+                "reportable_gain_loss": reportable_s,
+                "term": row.term,
+                "date_acquired": acquired,
+                "date_sold": sold,
+            }
+        )
+        (part_ii if row.term == LONG else part_i).append(
+            {
+                "description": f"{quantity(row.quantity)} {row.symbol}",
+                "date_acquired": acquired,
+                "date_sold": sold,
+                "proceeds": proceeds_s,
+                "basis": basis_s,
+                "code": WASH_CODE if row.disallowed_loss > 0 else "",
+                "adjustment": disallowed_s,
+                "gain_loss": reportable_s,
+            }
+        )
+        acc = sums[LONG if row.term == LONG else SHORT]
+        acc[0] += proceeds
+        acc[1] += basis
+        acc[2] += disallowed
+        acc[3] += 1
+
+    def totals(acc: list) -> dict:
+        return {
+            "rows": acc[3],
+            "proceeds": money(acc[0]),
+            "basis": money(acc[1]),
+            "adjustment": money(acc[2]),
+            "gain_loss": money(acc[0] - acc[1] + acc[2]),
+        }
+
+    short, long_ = sums[SHORT], sums[LONG]
+    net = short[0] - short[1] + short[2] + long_[0] - long_[1] + long_[2]
+    schedule_d = {"short_term": totals(short), "long_term": totals(long_), "net_gain_loss": money(net)}
+    return out_realized, part_i, part_ii, schedule_d
 
 
 @dataclass
@@ -96,16 +123,8 @@ class TaxReport:
     lots: list[OpenLot]
     transactions: int
 
-    @property
-    def form_8949(self) -> tuple[list[Form8949Row], list[Form8949Row]]:
-        rows = [form_8949_row(r) for r in self.realized]
-        return [r for r in rows if r.term != LONG], [r for r in rows if r.term == LONG]
-
     def schedule_d(self) -> dict:
-        part_i, part_ii = self.form_8949
-        short, long_ = _totals(part_i), _totals(part_ii)
-        net = Decimal(short["gain_loss"]) + Decimal(long_["gain_loss"])
-        return {"short_term": short, "long_term": long_, "net_gain_loss": money(net)}
+        return _rows(self.realized)[3]
 
     def summary(self) -> dict:
         """Figures of the one-line human summary."""
@@ -115,43 +134,22 @@ class TaxReport:
             "short_term": sched["short_term"]["gain_loss"],
             "long_term": sched["long_term"]["gain_loss"],
             "net": sched["net_gain_loss"],
-            "disallowed": money(sum((r.disallowed_loss for r in self.realized), ZERO)),
+            "disallowed": money(sum((cents(r.disallowed_loss) for r in self.realized), ZERO)),
             "open_lots": len(self.lots),
         }
 
     def to_dict(self) -> dict:
-        part_i, part_ii = self.form_8949
-        short, long_ = _totals(part_i), _totals(part_ii)
-        net = Decimal(short["gain_loss"]) + Decimal(long_["gain_loss"])
+        with gc_paused():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict:
+        realized, part_i, part_ii, schedule_d = _rows(self.realized)
         return {
-            "realized": [realized_dict(r) for r in self.realized],
+            "realized": realized,
             "lots": [lot_dict(lot) for lot in self.lots],
-            "form_8949": {
-                "part_i": [r.as_dict() for r in part_i],
-                "part_ii": [r.as_dict() for r in part_ii],
-            },
-            "schedule_d": {"short_term": short, "long_term": long_, "net_gain_loss": money(net)},
+            "form_8949": {"part_i": part_i, "part_ii": part_ii},
+            "schedule_d": schedule_d,
         }
-
-
-def realized_dict(row: RealizedRow) -> dict:
-    proceeds = cents(row.proceeds)
-    basis = cents(row.basis)
-    disallowed = cents(row.disallowed_loss)
-    gain = proceeds - basis
-    return {
-        "sell": row.sell,
-        "lot": row.lot,
-        "quantity": quantity(row.quantity),
-        "proceeds": str(proceeds),
-        "basis": str(basis),
-        "gain_loss": str(cents(gain)),
-        "disallowed_loss": str(disallowed),
-        "reportable_gain_loss": str(cents(gain + disallowed)),
-        "term": row.term,
-        "date_acquired": row.date_acquired.isoformat(),
-        "date_sold": row.date_sold.isoformat(),
-    }
 
 
 def lot_dict(lot: OpenLot) -> dict:

@@ -5,7 +5,7 @@ Pure Python (no Django): amounts and quantities are `Decimal`, dates are `dateti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -82,7 +82,6 @@ class RealizedRow:
     date_sold: date
     term: str
     disallowed_loss: Decimal = ZERO
-    order: tuple = field(default=(), repr=False)
 
     @property
     def gain_loss(self) -> Decimal:
