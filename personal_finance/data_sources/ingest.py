@@ -117,6 +117,8 @@ _STAGE = "pf_pricebar_stage"
 
 
 def _copy_upsert(rows: pd.DataFrame) -> int:
+    # ON CONFLICT cannot touch one row twice in a statement: keep the last row of a repeated key.
+    rows = rows.drop_duplicates(["asset_id", "date"], keep="last")
     buffer = io.StringIO()
     rows.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
     table = PriceBar._meta.db_table
@@ -129,10 +131,9 @@ def _copy_upsert(rows: pd.DataFrame) -> int:
         )
         with cursor.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
-        # DISTINCT ON keeps one row per key if a batch repeats a date (the last one written wins).
         cursor.execute(
-            f"INSERT INTO {table} ({cols}) SELECT DISTINCT ON (asset_id, date) {cols} FROM {_STAGE}"  # noqa: S608 - fixed identifiers
-            f" ORDER BY asset_id, date ON CONFLICT (asset_id, date) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_STAGE}"  # noqa: S608 - fixed identifiers
+            f" ON CONFLICT (asset_id, date) DO UPDATE SET {updates}"
         )
         written = cursor.rowcount
         cursor.execute(f"TRUNCATE {_STAGE}")
