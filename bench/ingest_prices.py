@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _ledger_data import setup_django  # noqa: E402
+from _ledger_data import setup_django
 
 
 def make_rows(n_assets: int, n_days: int, seed: int = 7) -> tuple[list[str], pd.DataFrame]:
@@ -104,7 +104,7 @@ def main() -> None:
             with connection.cursor() as cur:
                 cur.execute(f"TRUNCATE {table}")
             started = time.perf_counter()
-            subprocess.run([*psql_args, "-c", copy_cmd], check=True, env=env)  # noqa: S603
+            subprocess.run([*psql_args, "-c", copy_cmd], check=True, env=env)
             results["raw"].append(time.perf_counter() - started)
 
             with connection.cursor() as cur:
