@@ -108,7 +108,7 @@ def test_missing_file(tmp_path):
     assert info.value.returncode == 2
 
 
-def test_symbol_needs_stored_prices():
-    with pytest.raises(CommandError, match="--symbol AAPL needs stored prices") as info:
+def test_symbol_needs_stored_prices(db):
+    with pytest.raises(CommandError, match="no stored prices for AAPL") as info:
         run("--symbol", "AAPL", "--strategy", "buy_hold")
     assert info.value.returncode == 2
