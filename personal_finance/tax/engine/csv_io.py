@@ -134,7 +134,7 @@ def read_transactions(text: str) -> list[Transaction]:
     row = 0
     for record in reader:
         row += 1
-        if not record or all(not c.strip() for c in record):
+        if not any(record):
             continue  # blank line
         cells = record + [""] * (width - len(record)) if len(record) < width else record
         tx_id = cells[i_id].strip()

@@ -67,11 +67,12 @@ def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dic
         reportable_s = str(gain + disallowed + CENTS_ZERO)
         acquired = row.date_acquired.isoformat()
         sold = row.date_sold.isoformat()
+        qty = quantity(row.quantity)
         out_realized.append(
             {
                 "sell": row.sell,
                 "lot": row.lot,
-                "quantity": quantity(row.quantity),
+                "quantity": qty,
                 "proceeds": proceeds_s,
                 "basis": basis_s,
                 "gain_loss": str(gain + CENTS_ZERO),
@@ -84,7 +85,7 @@ def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dic
         )
         (part_ii if row.term == LONG else part_i).append(
             {
-                "description": f"{quantity(row.quantity)} {row.symbol}",
+                "description": f"{qty} {row.symbol}",
                 "date_acquired": acquired,
                 "date_sold": sold,
                 "proceeds": proceeds_s,

@@ -41,7 +41,7 @@ class TaxInputError(ValueError):
         return (", ".join(parts) + ": ") if parts else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transaction:
     """One buy, sell or split.
 
