@@ -335,3 +335,27 @@ MARKET_DATA = {
     "RATE_PER_SECOND": env.float("MARKET_DATA_RATE_PER_SECOND", default=2.0),
     "HISTORY_START": env("MARKET_DATA_HISTORY_START", default="2021-01-01"),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Realtime: WebSocket streams and the price feed (DESIGN 8, docs/realtime.md)
+# ---------------------------------------------------------------------------------------------
+REALTIME = {
+    # Per connection: symbols subscribed, client messages per second (burst as many), message size.
+    "MAX_SYMBOLS": env.int("REALTIME_MAX_SYMBOLS", default=50),
+    "MAX_MESSAGES_PER_SECOND": env.float("REALTIME_MAX_MESSAGES_PER_SECOND", default=10.0),
+    "MAX_MESSAGE_BYTES": env.int("REALTIME_MAX_MESSAGE_BYTES", default=4096),
+    # Unsent messages per connection; prices of one symbol conflate, so this bounds control replies.
+    "OUTBOX_SIZE": env.int("REALTIME_OUTBOX_SIZE", default=200),
+    # Feed: auto (live with a reachable live provider, else simulated) | live | simulate.
+    "FEED": env("REALTIME_FEED", default="auto"),
+    "FEED_INTERVAL": env.float("REALTIME_FEED_INTERVAL", default=5.0),
+    "SIMULATED_STEP_PCT": env.float("REALTIME_SIMULATED_STEP_PCT", default=0.1),
+    "PROBE_INTERVAL": env.float("REALTIME_PROBE_INTERVAL", default=300.0),
+    # Embedded mode: runserver runs the feed in-process (DEBUG and the in-memory layer only).
+    "EMBEDDED_FEED": env.bool("REALTIME_EMBEDDED_FEED", default=True),
+    # Full mode: each server process's status snapshot in Redis, refreshed every HEARTBEAT seconds.
+    "HEARTBEAT": env.float("REALTIME_HEARTBEAT", default=2.0),
+    "REDIS_PREFIX": env("REALTIME_REDIS_PREFIX", default="pfp:realtime:"),
+}
+# channels-redis reports members over capacity (messages dropped for slow consumers) at INFO.
+LOGGING["loggers"]["channels_redis"] = {"level": "INFO", "handlers": ["console"], "propagate": False}

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from personal_finance.assets.models import Asset, FxRate, PriceBar
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol
+from personal_finance.realtime.services import publish_price
 
 from .base import ProviderError, ProviderUnavailable, SymbolNotFound
 from .chain import ProviderChain, build_chain
@@ -119,10 +120,20 @@ def update_latest_quotes(*, symbols: list[str] | None = None, chain: ProviderCha
             bar, created = PriceBar.objects.get_or_create(
                 asset=assets[symbol], date=day, defaults={"close": quote.price, "source": quote.source}
             )
+            changed = created or bar.close != quote.price
             if not created and bar.close != quote.price:
                 bar.close = quote.price
                 bar.source = quote.source
                 bar.save(update_fields=["close", "source"])
+            if changed:
+                # New or changed: WebSocket subscribers get it once the bar is committed.
+                publish_price(
+                    symbol=symbol,
+                    price=quote.price,
+                    ts=quote.ts,
+                    previous_close=quote.previous_close,
+                    simulated=quote.simulated,
+                )
         stored[symbol] = {"price": str(quote.price), "date": day.isoformat(), "source": quote.source}
     return {"stored": stored, "failed": failed, "at": timezone.now().isoformat()}
 

@@ -1,3 +1,10 @@
-"""WebSocket URL patterns, routed by config/asgi.py."""
+"""WebSocket URL patterns, routed by config/asgi.py (DESIGN 8)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import PortfolioConsumer, PriceConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/prices/", PriceConsumer.as_asgi()),
+    path("ws/portfolios/<int:portfolio_id>/", PortfolioConsumer.as_asgi()),
+]

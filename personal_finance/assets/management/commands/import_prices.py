@@ -1,9 +1,11 @@
+import datetime as dt
 import math
 from decimal import Decimal
 
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol, price_bars_upsert
 from personal_finance.contrib.commands import ContractCommand
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
+from personal_finance.realtime.services import publish_price
 
 
 def _dec(value: float) -> Decimal | None:
@@ -52,6 +54,14 @@ class Command(ContractCommand):
             for ts, row in zip(frame.index, frame.itertuples(index=False), strict=True)
         ]
         written = price_bars_upsert(asset=asset, bars=bars, source="csv")
+        if bars:
+            # The latest imported bar is the symbol's newest price for the WebSocket subscribers.
+            last = max(bars, key=lambda b: b["date"])
+            publish_price(
+                symbol=symbol,
+                price=last["close"],
+                ts=dt.datetime.combine(last["date"], dt.time(0, 0), tzinfo=dt.UTC),
+            )
         document = {
             "symbol": symbol,
             "asset_created": created,

@@ -1,0 +1,297 @@
+"""WebSocket consumers of DESIGN 8: ``/ws/prices/`` and ``/ws/portfolios/{id}/``.
+
+Each connection has a small outbox drained by its own writer task, so the channel-layer events
+of a connection are handled at once whatever the speed of its client: a slow client only makes
+its own outbox conflate (the newest price of a symbol replaces an unsent older one, so the
+outbox never holds more than one entry per symbol) and never delays other connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from collections import OrderedDict
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .background import ensure_background
+from .groups import InvalidSymbol, normalize_symbol, portfolio_group, quote_group
+from .tracker import conf, tracker
+
+logger = logging.getLogger("channels.consumer")
+auth_logger = logging.getLogger("personal_finance.auth")
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class StreamConsumer(AsyncJsonWebsocketConsumer):
+    """Authentication, per-connection limits, errors as messages and the bounded outbox."""
+
+    kind = "stream"
+
+    async def connect(self):
+        self.registered = False
+        self.writer = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept first so the client sees the close code (a refused handshake is a bare 403).
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await self.authorize(user):
+            await self.accept()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.rate = float(conf("MAX_MESSAGES_PER_SECOND"))
+        self.tokens = self.rate
+        self.tokens_at = time.monotonic()
+        self.limited_notice_at = 0.0
+        self.outbox: OrderedDict = OrderedDict()
+        self.outbox_limit = int(conf("OUTBOX_SIZE"))
+        self.serial = itertools.count()
+        self.wake = asyncio.Event()
+        self.last_drop_log = 0.0
+        await self.accept()
+        self.writer = asyncio.get_running_loop().create_task(self.write_loop())
+        tracker.connect(self.kind)
+        self.registered = True
+        ensure_background()
+        await self.joined()
+
+    async def authorize(self, user) -> bool:
+        return True
+
+    async def joined(self) -> None:
+        """Hook: the connection is accepted and counted."""
+
+    async def disconnect(self, code):
+        if getattr(self, "writer", None) is not None:
+            self.writer.cancel()
+        if getattr(self, "registered", False):
+            self.registered = False
+            tracker.disconnect(self.kind)
+            await self.left()
+
+    async def left(self) -> None:
+        """Hook: leave groups, forget subscriptions."""
+
+    # -- outgoing -----------------------------------------------------------------------------
+    def enqueue(self, text: str, key=None) -> None:
+        """Queue one message. With a ``key`` (a symbol, a portfolio) an unsent older message of the
+        same key is replaced in place: a slow client gets the newest values, not a backlog."""
+        if key is not None and key in self.outbox:
+            self.outbox[key] = text
+            tracker.count("conflated")
+            self.log_drop("conflated an unsent update for %s", key)
+        else:
+            if len(self.outbox) >= self.outbox_limit:
+                self.outbox.popitem(last=False)
+                tracker.count("dropped")
+                self.log_drop("outbox full (%d): dropped the oldest message", self.outbox_limit)
+            self.outbox[key if key is not None else ("control", next(self.serial))] = text
+        self.wake.set()
+
+    def log_drop(self, message: str, *args) -> None:
+        now = time.monotonic()
+        if now - self.last_drop_log >= 10:
+            self.last_drop_log = now
+            logger.warning("slow client %s: " + message, self.channel_name, *args)
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.outbox:
+                    _, text = self.outbox.popitem(last=False)
+                    await self.send(text_data=text)
+                    tracker.count("messages_out")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket went away mid-send; disconnect() cleans up
+            logger.debug("writer of %s stopped", self.channel_name, exc_info=True)
+
+    def send_message(self, content: dict) -> None:
+        self.enqueue(json.dumps(content))
+
+    def error(self, message: str) -> None:
+        tracker.count("errors")
+        self.send_message({"type": "error", "message": message})
+
+    # -- incoming -----------------------------------------------------------------------------
+    def allow_message(self) -> bool:
+        """Token bucket: ``MAX_MESSAGES_PER_SECOND`` with a burst of as many."""
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.tokens_at) * self.rate)
+        self.tokens_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        tracker.count("rate_limited")
+        if now - self.limited_notice_at >= 1:  # one notice a second, not one per flood message
+            self.limited_notice_at = now
+            self.error(f"rate limit: at most {self.rate:g} messages per second; message ignored")
+        return False
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        tracker.count("messages_in")
+        if not self.allow_message():
+            return
+        if text_data is None:
+            self.error("messages are JSON text frames, not binary")
+            return
+        limit = int(conf("MAX_MESSAGE_BYTES"))
+        if len(text_data) > limit:
+            self.error(f"message too large: at most {limit} bytes")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError as exc:
+            self.error(f"invalid JSON: {exc}")
+            return
+        if not isinstance(content, dict):
+            self.error('a message is a JSON object such as {"action": "subscribe", "symbols": ["AAPL"]}')
+            return
+        await self.receive_json(content)
+
+
+class PriceConsumer(StreamConsumer):
+    """``/ws/prices/``: subscribe and unsubscribe to symbols; one group per symbol."""
+
+    kind = "prices"
+
+    async def joined(self):
+        self.symbols: set[str] = set()
+
+    async def left(self):
+        for symbol in self.symbols:
+            await self.channel_layer.group_discard(quote_group(symbol), self.channel_name)
+        tracker.unsubscribe(self.symbols)
+        self.symbols = set()
+
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action")
+        if action not in ("subscribe", "unsubscribe"):
+            self.error(f"unknown action {str(action)[:40]!r}: use 'subscribe' or 'unsubscribe'")
+            return
+        symbols = self.parse_symbols(content.get("symbols"))
+        if symbols is None:
+            return
+        if action == "subscribe":
+            await self.subscribe(symbols)
+        else:
+            await self.unsubscribe(symbols)
+
+    def parse_symbols(self, raw) -> list[str] | None:
+        limit = int(conf("MAX_SYMBOLS"))
+        if not isinstance(raw, list) or not raw:
+            self.error('"symbols" must be a non-empty list such as ["AAPL", "MSFT"]')
+            return None
+        if len(raw) > limit:
+            self.error(f"too many symbols in one message: at most {limit}")
+            return None
+        symbols, bad = [], []
+        for value in raw:
+            try:
+                symbols.append(normalize_symbol(value))
+            except InvalidSymbol as exc:
+                bad.append(str(exc))
+        if bad:
+            self.error("; ".join(bad[:5]) + ("" if len(bad) <= 5 else f" (and {len(bad) - 5} more)"))
+            return None
+        return list(dict.fromkeys(symbols))
+
+    async def subscribe(self, symbols: list[str]) -> None:
+        limit = int(conf("MAX_SYMBOLS"))
+        new = [s for s in symbols if s not in self.symbols]
+        if len(self.symbols) + len(new) > limit:
+            self.error(
+                f"subscription limit: at most {limit} symbols per connection "
+                f"(subscribed to {len(self.symbols)}, asked for {len(new)} more); unsubscribe some first"
+            )
+            return
+        unknown = await database_sync_to_async(_unknown_symbols)(new) if new else []
+        if unknown:
+            self.error(f"unknown symbol(s): {', '.join(unknown)}")
+            return
+        for symbol in new:
+            await self.channel_layer.group_add(quote_group(symbol), self.channel_name)
+        self.symbols.update(new)
+        tracker.subscribe(new)
+        self.send_message({"type": "subscribed", "symbols": symbols})
+
+    async def unsubscribe(self, symbols: list[str]) -> None:
+        gone = [s for s in symbols if s in self.symbols]
+        for symbol in gone:
+            await self.channel_layer.group_discard(quote_group(symbol), self.channel_name)
+        self.symbols.difference_update(gone)
+        tracker.unsubscribe(gone)
+        self.send_message({"type": "unsubscribed", "symbols": symbols})
+
+    async def price_update(self, event):
+        self.enqueue(event["text"], key=event["symbol"])
+
+
+class PortfolioConsumer(StreamConsumer):
+    """``/ws/portfolios/{id}/``: the portfolio's value on connect, then after each price change of
+    one of its holdings. Another user's portfolio, or one that does not exist, closes with 4403
+    (like the API's 404, the answer does not tell whether it exists)."""
+
+    kind = "portfolios"
+
+    async def authorize(self, user) -> bool:
+        self.portfolio_id = int(self.scope["url_route"]["kwargs"]["portfolio_id"])
+        if await database_sync_to_async(_owns_portfolio)(user, self.portfolio_id):
+            return True
+        auth_logger.warning("websocket permission denied: user=%s portfolio=%s", user.pk, self.portfolio_id)
+        return False
+
+    async def joined(self):
+        await self.channel_layer.group_add(portfolio_group(self.portfolio_id), self.channel_name)
+        tracker.watch(self.portfolio_id)
+        message = await database_sync_to_async(_current_value)(self.portfolio_id)
+        if message is not None:
+            self.send_message(message)
+
+    async def left(self):
+        await self.channel_layer.group_discard(portfolio_group(self.portfolio_id), self.channel_name)
+        tracker.unwatch(self.portfolio_id)
+
+    async def receive_json(self, content, **kwargs):
+        self.error("this stream takes no actions: it pushes the portfolio's value when a price changes")
+
+    async def portfolio_update(self, event):
+        self.enqueue(event["text"], key=("portfolio", event["id"]))
+
+
+def _unknown_symbols(symbols: list[str]) -> list[str]:
+    from personal_finance.assets.models import Asset
+
+    known = set(Asset.objects.filter(symbol__in=symbols).values_list("symbol", flat=True))
+    return [s for s in symbols if s not in known]
+
+
+def _owns_portfolio(user, portfolio_id: int) -> bool:
+    from personal_finance.portfolios.selectors import PortfolioService
+
+    return PortfolioService(user).get_queryset().filter(pk=portfolio_id).exists()
+
+
+def _current_value(portfolio_id: int) -> dict | None:
+    from personal_finance.portfolios.models import Portfolio
+
+    from .selectors import portfolio_live_value
+
+    portfolio = Portfolio.objects.filter(pk=portfolio_id).first()
+    if portfolio is None:
+        return None
+    try:
+        return portfolio_live_value(portfolio=portfolio)
+    except Exception:
+        logger.exception("portfolio %s: current value failed", portfolio_id)
+        return None

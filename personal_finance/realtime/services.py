@@ -1,0 +1,211 @@
+"""The one publishing path of prices (DESIGN 8): every price source stores its price, then calls
+``publish_price`` (or ``publish_prices`` for a batch); the broadcast runs after the transaction
+commits, so a subscriber never sees a price the database does not have (simulated prices, which
+are never stored, are published at once).
+
+A broadcast sends each price to its symbol's group (``quotes.<SYMBOL>``) and a new value to the
+group of every *watched* portfolio (one with an open stream) that holds one of the symbols.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from .groups import normalize_symbol, portfolio_group, quote_group
+
+logger = logging.getLogger("personal_finance.realtime")
+
+PCT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PriceUpdate:
+    symbol: str
+    price: Decimal
+    ts: dt.datetime
+    previous_close: Decimal | None = None
+    simulated: bool = False
+
+
+def decimal_text(value: Decimal) -> str:
+    """``187.23000000`` -> ``"187.23"``; never an exponent."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def iso_z(ts: dt.datetime) -> str:
+    if timezone.is_naive(ts):
+        ts = timezone.make_aware(ts, dt.UTC)
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_day(ts: dt.datetime) -> dt.date:
+    return (ts if timezone.is_aware(ts) else timezone.make_aware(ts, dt.UTC)).astimezone(dt.UTC).date()
+
+
+def price_message(update: PriceUpdate) -> dict:
+    """The client message of DESIGN 8: ``{"type": "price", "symbol", "price", "change_pct", "ts"}``,
+    plus ``"simulated": true`` for the simulated feed. ``change_pct`` is against the previous
+    close, ``null`` when no earlier close is stored."""
+    change = None
+    if update.previous_close:
+        change = str(((Decimal(update.price) / Decimal(update.previous_close) - 1) * 100).quantize(PCT))
+    message = {
+        "type": "price",
+        "symbol": update.symbol,
+        "price": decimal_text(update.price),
+        "change_pct": change,
+        "ts": iso_z(update.ts),
+    }
+    if update.simulated:
+        message["simulated"] = True
+    return message
+
+
+def price_event(update: PriceUpdate) -> dict:
+    """The channel-layer event: the client text is serialised once, not once per subscriber."""
+    return {"type": "price.update", "symbol": update.symbol, "text": json.dumps(price_message(update))}
+
+
+def portfolio_event(message: dict) -> dict:
+    return {"type": "portfolio.update", "id": message["id"], "text": json.dumps(message)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points for price sources (sync: services, tasks, commands)
+# ---------------------------------------------------------------------------------------------
+def publish_price(
+    *,
+    symbol: str,
+    price: Decimal,
+    ts: dt.datetime | None = None,
+    previous_close: Decimal | None = None,
+    simulated: bool = False,
+) -> PriceUpdate:
+    """Publish one stored price after the current transaction commits (at once outside one)."""
+    return publish_prices(
+        [
+            PriceUpdate(
+                symbol=normalize_symbol(symbol),
+                price=Decimal(price),
+                ts=ts or timezone.now(),
+                previous_close=previous_close,
+                simulated=simulated,
+            )
+        ]
+    )[0]
+
+
+def publish_prices(updates: Iterable[PriceUpdate]) -> list[PriceUpdate]:
+    updates = list(updates)
+    if updates:
+        transaction.on_commit(functools.partial(broadcast_prices, updates))
+    return updates
+
+
+def broadcast_prices(updates: list[PriceUpdate]) -> None:
+    """Send now (sync callers). Never raises: a failed broadcast is logged, the stored price stays."""
+    try:
+        async_to_sync(abroadcast_prices)(updates)
+    except Exception:
+        logger.exception("broadcast of %d price(s) failed", len(updates))
+
+
+# ---------------------------------------------------------------------------------------------
+# The broadcast itself (async: the event loop of a server process, the feed, the benchmark)
+# ---------------------------------------------------------------------------------------------
+async def abroadcast_prices(updates: list[PriceUpdate], *, portfolios: bool = True) -> int:
+    """Group-send each price, then the new value of each watched portfolio holding one of them.
+    Returns the number of group messages sent."""
+    layer = get_channel_layer()
+    if layer is None or not updates:
+        return 0
+    missing = [u for u in updates if u.previous_close is None and not u.simulated]
+    if missing:
+        closes = await database_sync_to_async(previous_closes)(missing)
+        updates = [
+            PriceUpdate(u.symbol, u.price, u.ts, closes.get((u.symbol, utc_day(u.ts))), u.simulated)
+            if u in missing
+            else u
+            for u in updates
+        ]
+    sent = 0
+    for update in updates:
+        sent += await _group_send(layer, quote_group(update.symbol), price_event(update))
+    if portfolios:
+        for message in await database_sync_to_async(portfolio_messages)(updates):
+            sent += await _group_send(layer, portfolio_group(message["id"]), portfolio_event(message))
+    return sent
+
+
+async def _group_send(layer, group: str, event: dict) -> int:
+    try:
+        await layer.group_send(group, event)
+    except ChannelFull:
+        # Layers that raise instead of dropping per channel: the slow members lose this message,
+        # the publisher and the other groups carry on.
+        logger.warning("channel layer full: dropped %s for group %s", event["type"], group)
+        return 0
+    return 1
+
+
+def previous_closes(updates: list[PriceUpdate]) -> dict[tuple[str, dt.date], Decimal]:
+    """The last stored close strictly before each update's day; one query per distinct day."""
+    from django.db.models import OuterRef, Subquery
+
+    from personal_finance.assets.models import Asset, PriceBar
+
+    out: dict[tuple[str, dt.date], Decimal] = {}
+    by_day: dict[dt.date, set[str]] = {}
+    for u in updates:
+        by_day.setdefault(utc_day(u.ts), set()).add(u.symbol)
+    for day, symbols in by_day.items():
+        bars = PriceBar.objects.filter(asset=OuterRef("pk"), date__lt=day).order_by("-date")
+        rows = (
+            Asset.objects.filter(symbol__in=symbols)
+            .annotate(prev=Subquery(bars.values("close")[:1]))
+            .values_list("symbol", "prev")
+        )
+        out.update({(symbol, day): prev for symbol, prev in rows if prev is not None})
+    return out
+
+
+def portfolio_messages(updates: list[PriceUpdate]) -> list[dict]:
+    """New values of the watched portfolios that hold one of the updated symbols."""
+    from personal_finance.portfolios.models import Portfolio, Transaction
+
+    from .selectors import portfolio_live_value
+    from .tracker import watched_portfolios
+
+    watched = watched_portfolios()
+    if not watched:
+        return []
+    symbols = {u.symbol for u in updates}
+    ids = set(
+        Transaction.objects.filter(portfolio_id__in=watched, asset__symbol__in=symbols).values_list(
+            "portfolio_id", flat=True
+        )
+    )
+    if not ids:
+        return []
+    overrides = {u.symbol: u.price for u in updates}
+    ts = max(u.ts for u in updates)
+    messages = []
+    for portfolio in Portfolio.objects.filter(pk__in=ids):
+        try:
+            messages.append(portfolio_live_value(portfolio=portfolio, overrides=overrides, ts=ts))
+        except Exception:
+            logger.exception("portfolio %s: live value failed", portfolio.pk)
+    return messages
