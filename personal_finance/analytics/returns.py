@@ -27,15 +27,23 @@ _NAN = float("nan")
 
 
 def twr_daily_returns(
-    values: pd.Series | ArrayLike, flows: pd.Series | ArrayLike | None = None
+    values: pd.Series | ArrayLike, flows: pd.Series | ArrayLike | None = None, *, strict: bool = True
 ) -> pd.Series | np.ndarray:
     """Daily time-weighted returns with external flows removed (start-of-day flows).
 
-    ``values`` and ``flows`` are equally long arrays or Series (a Series result keeps the index
-    of ``values``). Raises ValueError when a day ends with value but nothing was invested.
+    ``values`` and ``flows`` are equally shaped arrays or Series (a Series result keeps the index
+    of ``values``); a 2-D array is one series per column (time along axis 0). With ``strict``
+    (the default) a day that ends with value but had nothing invested raises ValueError; without
+    it that day's return is 0 (used for ledgers whose cash goes negative).
     """
-    v = np.asarray(values, dtype="float64").ravel()
-    f = np.zeros_like(v) if flows is None else np.asarray(flows, dtype="float64").ravel()
+    v = np.asarray(values, dtype="float64")
+    if v.ndim != 2:
+        v = v.ravel()
+    f = (
+        np.zeros_like(v)
+        if flows is None
+        else np.asarray(flows, dtype="float64").reshape(v.shape if np.size(flows) == v.size else -1)
+    )
     if f.shape != v.shape:
         msg = f"values and flows differ in length ({v.size} and {f.size})"
         raise ValueError(msg)
@@ -43,15 +51,17 @@ def twr_daily_returns(
         msg = "values and flows must not contain NaN"
         raise ValueError(msg)
     base = np.empty_like(v)
-    if v.size:
+    if v.shape[0]:
         base[0] = 0.0
         base[1:] = v[:-1]
     base += f
-    invested = base > 0
+    # Relative tolerance: "V - everything withdrawn" can leave float dust instead of exactly 0.
+    tol = 1e-9 * (np.abs(base - f) + np.abs(f))
+    invested = base > tol
     bad = ~invested & (v != 0)
-    if bad.any():
-        i = int(np.argmax(bad))
-        msg = f"day {i}: value {v[i]} with nothing invested (previous value plus flows is {base[i]})"
+    if strict and bad.any():
+        i = int(np.argmax(bad.reshape(v.shape[0], -1).any(axis=1)))
+        msg = f"day {i}: value with nothing invested (previous value plus flows is not positive)"
         raise ValueError(msg)
     r = np.zeros_like(v)
     np.divide(v, base, out=r, where=invested)

@@ -128,3 +128,27 @@ class CorporateAction(models.Model):
     def __str__(self) -> str:
         value = self.ratio if self.kind == self.Kind.SPLIT else self.amount
         return f"{self.asset_id} {self.kind} {self.date} {value}"
+
+
+class PriceSeries(models.Model):
+    """Every stored daily bar of one asset as packed arrays, for fast vectorised reads.
+
+    Derived from ``PriceBar`` and rewritten by ``assets.services.price_series_refresh`` whenever an
+    asset's bars change (every write path calls it; single saves through a signal). Analytics reads
+    500 assets x 20 years in one query of 500 rows instead of 2.5 million.
+    """
+
+    asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="series", primary_key=True)
+    days = models.BinaryField(help_text="int32 days since 1970-01-01, ascending")
+    closes = models.BinaryField(help_text="float64 close of each day")
+    adj_closes = models.BinaryField(help_text="float64 adjusted close (close where none is stored)")
+    bars = models.PositiveIntegerField(default=0)
+    first_date = models.DateField(null=True, blank=True)
+    last_date = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "price series"
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.bars} bars"

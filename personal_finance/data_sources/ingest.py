@@ -18,6 +18,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from personal_finance.assets.models import Asset, CorporateAction, PriceBar
+from personal_finance.assets.services import price_series_refresh
 from personal_finance.contrib.exceptions import ApplicationError
 
 from .base import History
@@ -219,6 +220,10 @@ def ingest_history(*, asset: Asset, history: History, partial: bool = False) -> 
         result.rows_written = upsert_rows(frame_to_rows(asset.pk, bars, history.source))
         if bars["Adj Close"].isna().any():
             recompute_adjusted(asset)
+        price_series_refresh(asset_ids=[asset.pk])
+        from personal_finance.data_profiler.services import profile_asset
+
+        profile_asset(asset)  # keep the stored data-quality profile in step with the bars
     result.start = bars.index.min().date().isoformat() if len(bars) else None
     result.end = bars.index.max().date().isoformat() if len(bars) else None
     logger.info(

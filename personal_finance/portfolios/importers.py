@@ -366,6 +366,9 @@ def transactions_import(
         if dry_run:
             return result
         Transaction.objects.bulk_create([tx for tx, _, _ in built], batch_size=2000)
+        from personal_finance.contrib.signals import ledger_changed
+
+        ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio.pk])
     return result
 
 

@@ -14,6 +14,7 @@ from personal_finance.assets.models import Asset
 from personal_finance.assets.selectors import fx_rate
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.signals import ledger_changed
 
 from .ledger import LedgerRow, OversellError, replay, trade_amount
 from .models import AMOUNT_TYPES, CASH_ONLY_TYPES, SHARE_TYPES, Portfolio, Transaction, TransactionType
@@ -287,6 +288,7 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
     except IntegrityError as exc:
         raise ApplicationError("Invalid input.", errors={"non_field_errors": [str(exc).splitlines()[0]]}) from None
     logger.info("transaction recorded portfolio=%s id=%s type=%s", portfolio.pk, tx.pk, tx.type)
+    ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio.pk])
     return tx
 
 
@@ -316,6 +318,7 @@ def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) 
     except OversellError as exc:
         _raise_oversell(exc, symbol or getattr(transaction_obj.asset, "symbol", ""))
     tx.save()
+    ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio.pk])
     return tx
 
 
@@ -338,4 +341,6 @@ def transaction_delete(*, transaction_obj: Transaction) -> None:
                 f"Deleting this transaction would leave a later sale without shares: {exc}",
                 errors={"non_field_errors": [str(exc)]},
             ) from None
+    portfolio_id = transaction_obj.portfolio_id
     transaction_obj.delete()
+    ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio_id])

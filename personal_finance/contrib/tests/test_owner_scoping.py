@@ -26,6 +26,12 @@ OWNED = {
     "portfolio-transaction-detail": {"portfolio_pk": "portfolio", "pk": "transaction"},
     "portfolio-transaction-import-csv": {"portfolio_pk": "portfolio"},
     "user-detail": {"username": "username"},
+    "portfolio-analytics-performance": {"pk": "portfolio"},
+    "portfolio-analytics-risk": {"pk": "portfolio"},
+    "portfolio-analytics-allocation": {"pk": "portfolio"},
+    "portfolio-report-list": {"portfolio_pk": "portfolio"},
+    "portfolio-report-detail": {"portfolio_pk": "portfolio", "pk": "report"},
+    "portfolio-report-download": {"portfolio_pk": "portfolio", "pk": "report"},
 }
 # Lists scoped to the requesting user: they answer 200 but never show the first user's objects.
 SCOPED_LISTS = {"portfolio-list", "user-me"}
@@ -69,7 +75,16 @@ def first_users_data(user):
         amount=Decimal(10),
         trade_date=dt.date(2024, 1, 3),
     )
-    return {"portfolio": portfolio.pk, "transaction": tx.pk, "username": user.username, "symbol": "AAPL"}
+    from personal_finance.analytics.models import PerformanceReport
+
+    report = PerformanceReport.objects.create(owner=user, portfolio=portfolio, status="done", content=b"secret")
+    return {
+        "portfolio": portfolio.pk,
+        "transaction": tx.pk,
+        "report": report.pk,
+        "username": user.username,
+        "symbol": "AAPL",
+    }
 
 
 def test_every_route_is_classified():

@@ -1,0 +1,304 @@
+"""Daily valuation of a portfolio from its ledger, prices and FX rates (pure numpy, no Django).
+
+Everything is vectorised over a (days x assets) grid: quantities are the cumulative sum of dated
+deltas, prices are forward-filled closes, FX is forward-filled per currency. One Python pass over
+the transactions (not over days) turns splits into quantity deltas and collects the flows.
+
+Conventions (docs/analytics.md):
+- The grid is every day with a price of a held asset, or a transaction, from the first transaction
+  to ``end``. Values are end-of-day; external flows happen at the start of their day.
+- Portfolio value = market value of the holdings + cash, in the base currency at the day's FX
+  rate. External flows: deposits, withdrawals and transfers of shares (at the day's market value).
+  Dividends and interest stay inside (they are return), fees reduce value (they cost return).
+- A ledger with no deposits at all (trades only, cash not tracked) is valued without cash and its
+  buys and sales are the external flows ("trades as flows"), so repeated buys never show as gains.
+- Per holding: value = its market value; flows = buys (in), sales and dividends (out), share
+  transfers at market value; so the holding's return includes its dividends and its fees.
+- Money in arrives at the start of its day (a buy earns that day's move from its price); money out
+  leaves at the end of its day (a sale's proceeds are the day's value): the daily return is
+  ``(V_t + out_t) / (V_{t-1} + in_t) - 1``. Selling everything is then a plain 0% day at the sale
+  price, never a -100% artefact, and a position bought back later chains on without a gap effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .returns import twr_daily_returns
+
+KINDS = {
+    "buy": 0,
+    "sell": 1,
+    "dividend": 2,
+    "interest": 3,
+    "fee": 4,
+    "deposit": 5,
+    "withdrawal": 6,
+    "split": 7,
+    "transfer_in": 8,
+    "transfer_out": 9,
+}
+EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class LedgerArrays:
+    """Transactions in ledger order. ``asset`` indexes ``PriceArrays``; -1 for none."""
+
+    day: np.ndarray  # int64 day numbers since 1970-01-01
+    kind: np.ndarray  # int8, KINDS
+    asset: np.ndarray  # int64
+    quantity: np.ndarray  # float64 (split: ratio)
+    price: np.ndarray  # float64, transaction currency
+    amount: np.ndarray  # float64, transaction currency
+    fx: np.ndarray  # float64, transaction currency -> base
+
+
+@dataclass
+class PriceArrays:
+    """Per asset: ascending day numbers and closes (asset currency), and a currency index."""
+
+    days: list[np.ndarray]
+    closes: list[np.ndarray]
+    currency: np.ndarray  # int64 index into FxArrays
+
+
+@dataclass
+class FxArrays:
+    """Per currency: ascending day numbers and base units per currency unit (base itself: empty)."""
+
+    days: list[np.ndarray]
+    rates: list[np.ndarray]
+
+
+@dataclass
+class Valuation:
+    days: np.ndarray  # int64 grid
+    value: np.ndarray  # portfolio value, base currency, end of day
+    cash: np.ndarray
+    market_value: np.ndarray
+    flows: np.ndarray  # external flows, start of day (investor -> portfolio positive)
+    invested: np.ndarray  # cumulative external flows (net contributions)
+    returns: np.ndarray  # daily time-weighted returns
+    holding_value: np.ndarray  # (days x assets), base currency
+    holding_flows: np.ndarray  # (days x assets), base currency
+    holding_value_local: np.ndarray  # (days x assets), asset currency
+    holding_flows_local: np.ndarray
+    dividends: np.ndarray  # per asset, base currency, over the whole grid (daily in holding_income)
+    holding_income: np.ndarray  # (days x assets) dividends, base currency
+    trades_as_flows: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _ffill_on(grid: np.ndarray, days: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values carried forward onto ``grid`` (NaN before the first one)."""
+    if days.size == 0:
+        return np.full(grid.size, np.nan)
+    pos = np.searchsorted(days, grid, side="right") - 1
+    out = values[np.clip(pos, 0, None)].astype("float64")
+    out[pos < 0] = np.nan
+    return out
+
+
+def daily_returns(value: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """``(V_t + out_t) / (V_{t-1} + in_t) - 1`` along axis 0 (in: flows > 0, out: -flows < 0),
+    through the one TWR definition of ``returns.twr_daily_returns`` (start-of-day flows) by moving
+    each outflow to the start of the next day and keeping it in the value of its own day."""
+    out = np.minimum(flows, 0.0)
+    moved = np.zeros_like(out)
+    moved[1:] = out[:-1]
+    return twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
+
+
+def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, end_day: int) -> Valuation:
+    n_assets = len(prices.days)
+    first = int(ledger.day.min()) if ledger.day.size else end_day
+    parts = [ledger.day[ledger.day <= end_day]]
+    held = np.unique(ledger.asset[ledger.asset >= 0])
+    for a in held:
+        d = prices.days[a]
+        parts.append(d[(d >= first) & (d <= end_day)])
+    grid = np.unique(np.concatenate(parts)) if parts else np.array([end_day])
+    if grid.size == 0:
+        grid = np.array([end_day])
+    n = grid.size
+
+    # Forward-filled closes and FX per asset.
+    close = np.full((n, n_assets), np.nan)
+    rate = np.ones((n, n_assets))
+    fx_cache: dict[int, np.ndarray] = {}
+    for a in held:
+        close[:, a] = _ffill_on(grid, prices.days[a], prices.closes[a])
+        c = int(prices.currency[a])
+        if c not in fx_cache:
+            fx_cache[c] = (
+                np.ones(n)
+                if fx.days[c].size == 0 and fx.rates[c].size == 0
+                else _ffill_on(grid, fx.days[c], fx.rates[c])
+            )
+        rate[:, a] = fx_cache[c]
+    close_filled = np.nan_to_num(close, nan=0.0)
+    rate_filled = np.where(np.isnan(rate), 1.0, rate)
+
+    keep = ledger.day <= end_day
+    day = ledger.day[keep]
+    kind = ledger.kind[keep]
+    asset = ledger.asset[keep]
+    qty = ledger.quantity[keep]
+    price = np.nan_to_num(ledger.price[keep])
+    amount = ledger.amount[keep]
+    txfx = ledger.fx[keep]
+    row = np.searchsorted(grid, day)
+
+    trades_as_flows = not bool(np.isin(kind, (KINDS["deposit"], KINDS["transfer_in"])).any())
+
+    # One pass over the transactions: quantity deltas (splits made additive), flows.
+    dq = np.zeros((n, n_assets))
+    cash_delta = np.zeros(n)
+    flows = np.zeros(n)
+    hflows = np.zeros((n, n_assets))
+    hflows_local = np.zeros((n, n_assets))
+    income = np.zeros((n, n_assets))
+    running = np.zeros(n_assets)
+    buy, sell, div, interest, fee, dep, wd, split, tin, tout = range(10)
+    for i in range(day.size):
+        k = kind[i]
+        a = asset[i]
+        r = row[i]
+        base_amount = amount[i] * txfx[i]
+        if k == buy:
+            dq[r, a] += qty[i]
+            running[a] += qty[i]
+            cash_delta[r] -= base_amount
+            hflows[r, a] += base_amount
+            hflows_local[r, a] += base_amount / rate_filled[r, a]
+            if trades_as_flows:
+                flows[r] += base_amount
+        elif k == sell:
+            dq[r, a] -= qty[i]
+            running[a] -= qty[i]
+            cash_delta[r] += base_amount
+            hflows[r, a] -= base_amount
+            hflows_local[r, a] -= base_amount / rate_filled[r, a]
+            if trades_as_flows:
+                flows[r] -= base_amount
+        elif k == div:
+            cash_delta[r] += base_amount
+            if a >= 0:
+                hflows[r, a] -= base_amount
+                hflows_local[r, a] -= base_amount / rate_filled[r, a]
+                income[r, a] += base_amount
+            if trades_as_flows:
+                flows[r] -= base_amount
+        elif k == interest:
+            cash_delta[r] += base_amount
+            if trades_as_flows:
+                flows[r] -= base_amount
+        elif k == fee:
+            cash_delta[r] -= base_amount
+            if a >= 0:
+                hflows[r, a] += base_amount
+                hflows_local[r, a] += base_amount / rate_filled[r, a]
+            if trades_as_flows:
+                flows[r] += base_amount
+        elif k == dep:
+            cash_delta[r] += base_amount
+            flows[r] += base_amount
+        elif k == wd:
+            cash_delta[r] -= base_amount
+            flows[r] -= base_amount
+        elif k == split:
+            extra = running[a] * (qty[i] - 1.0)
+            dq[r, a] += extra
+            running[a] += extra
+        elif k in (tin, tout):
+            sign = 1.0 if k == tin else -1.0
+            dq[r, a] += sign * qty[i]
+            running[a] += sign * qty[i]
+            mv = qty[i] * close_filled[r, a] * rate_filled[r, a]
+            if mv == 0:
+                mv = qty[i] * price[i] * txfx[i]
+            flows[r] += sign * mv
+            hflows[r, a] += sign * mv
+            hflows_local[r, a] += sign * mv / rate_filled[r, a]
+
+    quantity = np.cumsum(dq, axis=0)
+    quantity[np.abs(quantity) < 1e-9] = 0.0
+    value_local = quantity * close_filled
+    holding_value = value_local * rate_filled
+    market_value = holding_value.sum(axis=1)
+    cash = np.cumsum(cash_delta)
+    value = market_value if trades_as_flows else market_value + cash
+    notes = []
+    if trades_as_flows:
+        notes.append("no deposits in the ledger: cash is not tracked, buys and sales are the external flows")
+    returns = daily_returns(value, flows)
+    return Valuation(
+        days=grid,
+        value=value,
+        cash=np.zeros(n) if trades_as_flows else cash,
+        market_value=market_value,
+        flows=flows,
+        invested=np.cumsum(flows),
+        returns=returns,
+        holding_value=holding_value,
+        holding_flows=hflows,
+        holding_value_local=value_local,
+        holding_flows_local=hflows_local,
+        dividends=income.sum(axis=0),
+        holding_income=income,
+        trades_as_flows=trades_as_flows,
+        notes=notes,
+    )
+
+
+def period_slice(days: np.ndarray, start_day: int | None, end_day: int | None) -> tuple[int, int]:
+    """Grid positions (i0, i1) of a period: the returns of days i0+1..i1 count, the value at i0 is
+    the starting base. i0 is the last grid day on or before ``start_day``, or -1 (before the first
+    day, value 0) for a start at or before inception."""
+    i1 = int(np.searchsorted(days, end_day, side="right") - 1) if end_day is not None else days.size - 1
+    i1 = max(i1, 0)
+    if start_day is None or start_day < days[0]:
+        return -1, i1
+    return min(int(np.searchsorted(days, start_day, side="right") - 1), i1), i1
+
+
+def chain(returns: np.ndarray) -> float:
+    return float(np.prod(1.0 + returns) - 1.0) if returns.size else 0.0
+
+
+def holding_returns(v: Valuation, i0: int, i1: int) -> dict[str, np.ndarray]:
+    """Per-holding TWR in base and local currency, P&L and contribution over (i0, i1]."""
+    hv, hf = v.holding_value, v.holding_flows
+    rb = daily_returns(hv, hf)
+    rl = daily_returns(v.holding_value_local, v.holding_flows_local)
+    sl = slice(i0 + 1, i1 + 1)
+    twr = np.prod(1.0 + rb[sl], axis=0) - 1.0
+    twr_local = np.prod(1.0 + rl[sl], axis=0) - 1.0
+    prev = np.vstack([np.zeros((1, hv.shape[1])), hv[:-1]])
+    pnl_daily = hv - prev - hf  # includes dividends (paid out as flows) and fees (paid in)
+    capital = np.concatenate([[0.0], v.value[:-1]]) + v.flows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        contrib_daily = np.where(capital[:, None] > 0, pnl_daily / capital[:, None], 0.0)
+    return {
+        "twr": twr,
+        "twr_local": twr_local,
+        "currency_effect": (1.0 + twr) / np.where(twr_local > -1.0, 1.0 + twr_local, np.nan) - 1.0,
+        "pnl": pnl_daily[sl].sum(axis=0),
+        "contribution": contrib_daily[sl].sum(axis=0),
+        "dividends": v.holding_income[sl].sum(axis=0),
+    }
+
+
+def mwr_flows(v: Valuation, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Investor-side dated amounts for XIRR over (i0, i1]: the starting value paid in at i0 (none
+    from inception), each external flow (money in negative), the final value taken out at i1."""
+    start_days = np.array([v.days[i0]] if i0 >= 0 else [], dtype="int64")
+    start_amounts = np.array([-v.value[i0]] if i0 >= 0 else [], dtype="float64")
+    idx = np.arange(i0 + 1, i1 + 1)
+    idx = idx[v.flows[idx] != 0]
+    days = np.concatenate([start_days, v.days[idx], [v.days[i1]]])
+    amounts = np.concatenate([start_amounts, -v.flows[idx], [v.value[i1]]])
+    return days, amounts

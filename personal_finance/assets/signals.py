@@ -1,0 +1,15 @@
+"""Single bar saves (a live quote, the admin) keep the packed series in step; bulk writers call
+``price_series_refresh`` themselves."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .models import PriceBar
+
+
+@receiver(post_save, sender=PriceBar)
+@receiver(post_delete, sender=PriceBar)
+def refresh_series_of_saved_bar(sender, instance, **kwargs):
+    from .services import price_series_refresh
+
+    price_series_refresh(asset_ids=[instance.asset_id])
