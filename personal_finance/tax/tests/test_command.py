@@ -177,3 +177,30 @@ def test_real_process_exit_status_and_stderr(tmp_path):
     )
     assert proc.returncode == 0
     assert set(json.loads(proc.stdout)) == {"realized", "lots", "form_8949", "schedule_d"}
+
+
+def test_optional_time_and_account_columns_bom_and_blank_lines(tmp_path):
+    text = (
+        "\ufeffID,Date,Action,Symbol,Quantity,Price,Fees,Time,Account\n"
+        "s1,2024-03-01,sell,XYZ,10,8,0,15:00,taxable\n"
+        "\n"
+        "b1,2024-03-01,buy,XYZ,10,10,0,09:30,taxable\n"
+        "b2,2024-03-10,buy,XYZ,10,8,0,,ira\n"
+    )
+    doc = json.loads(run("--transactions", write(tmp_path, text), "--json")[0])
+    (row,) = doc["realized"]
+    # the 09:30 buy comes before the 15:00 sale; the IRA purchase 9 days later washes the loss
+    assert (row["lot"], row["gain_loss"], row["disallowed_loss"]) == ("b1", "-20.00", "20.00")
+    assert [(lot["lot"], lot["adjusted_basis"]) for lot in doc["lots"]] == [("b2", "100.00")]
+
+
+def test_bad_time_names_row_4(tmp_path):
+    text = (
+        "id,date,action,symbol,quantity,price,fees,time\n"
+        + "b,2024-01-02,buy,X,1,1,0,\n" * 3
+        + "c,2024-01-02,buy,X,1,1,0,9h\n"
+    )
+    text = text.replace("b,", "b1,", 1).replace("b,", "b2,", 1).replace("b,", "b3,", 1)
+    with pytest.raises(CommandError) as exc:
+        run("--transactions", write(tmp_path, text))
+    assert "row 4, column time" in str(exc.value)

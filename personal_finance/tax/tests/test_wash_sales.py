@@ -9,6 +9,12 @@ Sources (facts re-encoded as transactions, amounts checked to the cent; prose no
 * Treas. Reg. 26 CFR 1.1091-1 (losses from wash sales; (b) earliest disposition first; (h)
   Examples 1-3) and 1.1091-2(a) Examples 1 and 2 (basis of the replacement share), text as
   revised April 1, 2004 (GPO Access, 26CFR1.1091-1 / 26CFR1.1091-2).
+
+Note: the search tools returned the full text of Reg. 1.1091-1(a)-(b), 1.1091-2(a) and of the
+VITA case study; the facts of Reg. 1.1091-1(h) Examples 1-3 and of the Pub. 550 examples were
+encoded from the published examples as summarised here (where an example gives no price for the
+replacement shares, the price used is ours and marked in the test). Re-check against eCFR and the
+current Pub. 550 when those sources are at hand.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ class TestPublication550:
         """Pub. 550 (2023), Wash Sales, example: 100 shares for $1,000 sold for $750, 100 shares
         bought within 30 days for $800: the $250 loss is disallowed, new basis $1,050."""
         rep = report(
-            [
+            [  # the example has no dates: these are ours
                 buy("b1", "2024-01-02", 100, 10),
                 sell("s1", "2024-03-01", 100, "7.50"),
                 buy("b2", "2024-03-20", 100, 8),
@@ -75,6 +81,7 @@ class TestPublication550:
         $500 to each of the first two purchases; the last two purchases are untouched."""
         rep = report(
             [
+                # the example gives only the $1,000 loss: $50 cost, $40 sale and re-buy prices are ours
                 buy("b0", "2022-09-24", 100, 50),
                 sell("s1", "2023-02-03", 100, 40),
                 buy("d1", "2023-02-10", 50, 40),
@@ -136,7 +143,7 @@ class TestPublication550:
                 buy("blk2", "2007-06-01", 100, 100),
                 buy("blk3", "2007-09-04", 100, 95),
                 sell("s1", "2012-12-27", 300, 125),
-                buy("new", "2013-01-09", 250, 120),
+                buy("new", "2013-01-09", 250, 120),  # the $120 price is ours
             ]
         )
         rows = {r["lot"]: r for r in rows_by(rep, "s1")}
@@ -182,6 +189,7 @@ class TestTreasuryRegulations:
         and their holding period includes that of the shares sold."""
         rep = report(
             [
+                # per-share prices ($50 cost, $40 sale and re-buys) give the example's $1,000 loss
                 buy("old", "1954-09-15", 100, 50),
                 sell("s1", "1956-02-01", 100, 40),
                 *(buy(f"feb{d}", f"1956-02-{d}", 50, 40) for d in (15, 16, 17, 18)),
