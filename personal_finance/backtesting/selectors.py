@@ -1,4 +1,5 @@
-"""Reads that feed the engine from storage (the ORM stays here; the engine gets float arrays)."""
+"""Reads that feed the engine from storage (the ORM stays here; the engine gets float arrays), and
+the owner-scoped reads of stored runs and sweeps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import numpy as np
 import pandas as pd
 
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.models import BacktestRun, Sweep
+from personal_finance.contrib.services import OwnerScopedService
 
 
 class PricesUnavailableError(BacktestInputError):
@@ -47,3 +50,63 @@ def load_prices_for_symbol(symbol: str, *, start=None, end=None, adjusted: bool 
         ohlc = ohlc * (adj / ohlc[:, 3])[:, None]
     index = pd.DatetimeIndex(pd.to_datetime(list(dates)), name="Date")
     return pd.DataFrame(ohlc, index=index, columns=["Open", "High", "Low", "Close"])
+
+
+def load_prices(symbols: list[str], *, start=None, end=None):
+    """Prices of one symbol (``(DataFrame, symbol)``) or several (``({symbol: DataFrame}, None)``),
+    the shapes ``run_backtest(prices, ..., symbol=symbol)`` takes."""
+    frames = {s: load_prices_for_symbol(s, start=start, end=end) for s in symbols}
+    if len(frames) == 1:
+        ((symbol, frame),) = frames.items()
+        return frame, symbol
+    return frames, None
+
+
+# ------------------------------------------------------------------------------------------------
+# Stored runs and sweeps (owner-scoped: another user's objects are "not found")
+# ------------------------------------------------------------------------------------------------
+class BacktestRunService(OwnerScopedService):
+    model = BacktestRun
+    owner_field = "owner"
+
+
+class SweepService(OwnerScopedService):
+    model = Sweep
+    owner_field = "owner"
+
+
+#: The heavy JSON columns a list never shows.
+LIST_DEFERRED = ("equity", "buy_hold")
+
+
+def backtest_run_list(*, user):
+    return BacktestRunService(user).get_queryset().defer(*LIST_DEFERRED).order_by("-created_at", "-id")
+
+
+def backtest_run_detail_queryset(*, user, with_equity: bool = True):
+    """Runs with their trades (one extra query, whatever the number of trades)."""
+    qs = BacktestRunService(user).get_queryset().prefetch_related("trades")
+    return qs if with_equity else qs.defer(*LIST_DEFERRED)
+
+
+def backtest_run_get(*, user, pk, with_equity: bool = True) -> BacktestRun:
+    service = BacktestRunService(user)
+    service.get_queryset = lambda: backtest_run_detail_queryset(user=user, with_equity=with_equity)
+    return service.get(pk)
+
+
+def sweep_list(*, user):
+    return SweepService(user).get_queryset().defer("combos", "grid", "skipped").order_by("-created_at", "-id")
+
+
+def sweep_get(*, user, pk):
+    return SweepService(user).get(pk)
+
+
+def sweep_table(*, sweep, limit: int | None = None) -> list[dict]:
+    """The ranked table of a gathered sweep, best first: ``rank``, the parameters, the metric, then
+    the other figures (top ``limit`` rows)."""
+    qs = sweep.results.filter(rank__isnull=False).order_by("rank").values_list("rank", "params", "figures")
+    if limit:
+        qs = qs[:limit]
+    return [{"rank": rank, **params, **figures} for rank, params, figures in qs]

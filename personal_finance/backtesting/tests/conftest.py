@@ -30,3 +30,37 @@ def three_assets() -> dict[str, pd.DataFrame]:
         open_ = close * np.exp(rng.normal(0, 0.003, 600))
         out[name] = make_ohlc(close, open_=open_, start="2020-01-01")
     return out
+
+
+def store_bars(symbol: str, frame: pd.DataFrame):
+    """Store ``frame``'s OHLC rows as ``symbol``'s daily bars (what ``fetch_prices`` would do)."""
+    from decimal import Decimal
+
+    from personal_finance.assets.models import Asset, PriceBar
+
+    asset, _ = Asset.objects.get_or_create(symbol=symbol, defaults={"name": symbol})
+    PriceBar.objects.bulk_create(
+        PriceBar(
+            asset=asset,
+            date=day.date(),
+            open=Decimal(str(row.Open)),
+            high=Decimal(str(row.High)),
+            low=Decimal(str(row.Low)),
+            close=Decimal(str(row.Close)),
+        )
+        for day, row in frame.iterrows()
+    )
+    return asset
+
+
+@pytest.fixture
+def goog_stored(db, goog):
+    """500 bars of backtesting.py's GOOG sample stored as GOOG."""
+    return store_bars("GOOG", goog.iloc[:500])
+
+
+@pytest.fixture
+def three_stored(db, three_assets):
+    for symbol, frame in three_assets.items():
+        store_bars(symbol, frame.iloc[:300])
+    return list(three_assets)
