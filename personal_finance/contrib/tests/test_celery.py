@@ -18,6 +18,9 @@ def _queue_for(task_name: str) -> str:
         ("personal_finance.data_sources.tasks.fetch_market_data", "default"),
         ("personal_finance.analytics.tasks.calculate_portfolio_metrics", "default"),
         ("personal_finance.tax.tasks.generate_tax_reports", "default"),
+        ("personal_finance.backtesting.tasks.run_backtest_task", "high"),
+        ("personal_finance.backtesting.tasks.sweep_chunk_task", "default"),
+        ("personal_finance.backtesting.tasks.sweep_gather_task", "default"),
         ("personal_finance.something.unrouted", "default"),
     ],
 )

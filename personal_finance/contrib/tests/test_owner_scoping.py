@@ -32,9 +32,14 @@ OWNED = {
     "portfolio-report-list": {"portfolio_pk": "portfolio"},
     "portfolio-report-detail": {"portfolio_pk": "portfolio", "pk": "report"},
     "portfolio-report-download": {"portfolio_pk": "portfolio", "pk": "report"},
+    # backtesting
+    "backtest-detail": {"pk": "backtest"},
+    "backtest-cancel": {"pk": "backtest"},
+    "backtest-sweep-detail": {"pk": "sweep"},
+    "backtest-sweep-cancel": {"pk": "sweep"},
 }
 # Lists scoped to the requesting user: they answer 200 but never show the first user's objects.
-SCOPED_LISTS = {"portfolio-list", "user-me"}
+SCOPED_LISTS = {"portfolio-list", "user-me", "backtest-list", "backtest-sweep-list"}
 # Shared reference data: readable by everyone signed in, writable by staff only (403).
 SHARED = {
     "asset-list": {},
@@ -78,7 +83,13 @@ def first_users_data(user):
     from personal_finance.analytics.models import PerformanceReport
 
     report = PerformanceReport.objects.create(owner=user, portfolio=portfolio, status="done", content=b"secret")
+    from personal_finance.backtesting.models import BacktestRun, Sweep
+
+    run = BacktestRun.objects.create(owner=user, strategy="sma_cross", symbols=["Secret"], params={"fast": 10})
+    sweep = Sweep.objects.create(owner=user, strategy="sma_cross", symbols=["Secret"], grid={"fast": [5, 10]})
     return {
+        "backtest": run.pk,
+        "sweep": sweep.pk,
         "portfolio": portfolio.pk,
         "transaction": tx.pk,
         "report": report.pk,
