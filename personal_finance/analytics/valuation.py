@@ -88,6 +88,7 @@ class Valuation:
     holding_flows_local: np.ndarray
     dividends: np.ndarray  # per asset, base currency, over the whole grid (daily in holding_income)
     holding_income: np.ndarray  # (days x assets) dividends, base currency
+    holding_pre: np.ndarray  # (days x assets) value before the day's first trade, NaN without trade
     trades_as_flows: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -102,14 +103,36 @@ def _ffill_on(grid: np.ndarray, days: np.ndarray, values: np.ndarray) -> np.ndar
     return out
 
 
-def daily_returns(value: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """``(V_t + out_t) / (V_{t-1} + in_t) - 1`` along axis 0 (in: flows > 0, out: -flows < 0),
-    through the one TWR definition of ``returns.twr_daily_returns`` (start-of-day flows) by moving
-    each outflow to the start of the next day and keeping it in the value of its own day."""
-    out = np.minimum(flows, 0.0)
-    moved = np.zeros_like(out)
-    moved[1:] = out[:-1]
-    return twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
+def daily_returns(value: np.ndarray, flows: np.ndarray, pre: np.ndarray | None = None) -> np.ndarray:
+    """Daily time-weighted returns along axis 0, chain-linked across each day's flows.
+
+    ``pre`` is the value just before the day's trades, at the trade price (NaN when the day has no
+    trade: then money in counts from the start of the day, at the previous value). Money out
+    leaves at the end of the day. So a day with flows is two sub-periods:
+    ``r = (pre / V_{t-1}) * (V_t + out) / (pre + in) - 1``. Without ``pre`` this is exactly
+    ``returns.twr_daily_returns`` for inflows (start of day) with outflows moved to the day's end;
+    with it, buying or selling at a price other than the close is measured exactly, so repeated buys
+    and sales never show as gains or losses of their own.
+    """
+    prev = np.zeros_like(value)
+    prev[1:] = value[:-1]
+    if pre is None:
+        out = np.minimum(flows, 0.0)
+        moved = np.zeros_like(out)
+        moved[1:] = out[:-1]
+        return twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
+    pre = np.where(np.isnan(pre), prev, pre)
+    inflow = np.maximum(flows, 0.0)
+    outflow = -np.minimum(flows, 0.0)
+    scale = np.abs(prev) + np.abs(flows) + np.abs(value)
+    tol = 1e-9 * scale
+    first = np.ones_like(value)
+    np.divide(pre, prev, out=first, where=prev > tol)
+    base = pre + inflow
+    r = np.zeros_like(value)
+    np.divide(value + outflow, base, out=r, where=base > tol)
+    r = np.where(base > tol, first * r - 1.0, np.where(prev > tol, first - 1.0, 0.0))
+    return r
 
 
 def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, end_day: int) -> Valuation:
@@ -161,6 +184,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     hflows = np.zeros((n, n_assets))
     hflows_local = np.zeros((n, n_assets))
     income = np.zeros((n, n_assets))
+    pre = np.full((n, n_assets), np.nan)  # holding value before the day's first trade, at its price
     running = np.zeros(n_assets)
     buy, sell, div, interest, fee, dep, wd, split, tin, tout = range(10)
     for i in range(day.size):
@@ -168,6 +192,8 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
         a = asset[i]
         r = row[i]
         base_amount = amount[i] * txfx[i]
+        if k in (buy, sell) and np.isnan(pre[r, a]) and price[i] > 0:
+            pre[r, a] = running[a] * price[i] * txfx[i]
         if k == buy:
             dq[r, a] += qty[i]
             running[a] += qty[i]
@@ -231,10 +257,18 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     market_value = holding_value.sum(axis=1)
     cash = np.cumsum(cash_delta)
     value = market_value if trades_as_flows else market_value + cash
+    holding_prev = np.vstack([np.zeros((1, n_assets)), holding_value[:-1]])
+    if trades_as_flows:
+        # Before the day's trades the portfolio was worth its holdings at their trade prices.
+        adjust = np.nansum(pre - holding_prev, axis=1, where=~np.isnan(pre))
+        port_pre = np.concatenate([[0.0], value[:-1]]) + adjust
+        port_pre[~(~np.isnan(pre)).any(axis=1)] = np.nan
+    else:
+        port_pre = None
     notes = []
     if trades_as_flows:
         notes.append("no deposits in the ledger: cash is not tracked, buys and sales are the external flows")
-    returns = daily_returns(value, flows)
+    returns = daily_returns(value, flows, port_pre)
     return Valuation(
         days=grid,
         value=value,
@@ -249,6 +283,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
         holding_flows_local=hflows_local,
         dividends=income.sum(axis=0),
         holding_income=income,
+        holding_pre=pre,
         trades_as_flows=trades_as_flows,
         notes=notes,
     )
@@ -265,6 +300,15 @@ def period_slice(days: np.ndarray, start_day: int | None, end_day: int | None) -
     return min(int(np.searchsorted(days, start_day, side="right") - 1), i1), i1
 
 
+def _ffill_rows(a: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN down each column (the local/base ratio of a day without value)."""
+    mask = np.isnan(a)
+    idx = np.where(~mask, np.arange(a.shape[0])[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = a[idx, np.arange(a.shape[1])]
+    return np.where(np.isnan(out), 1.0, out)
+
+
 def chain(returns: np.ndarray) -> float:
     return float(np.prod(1.0 + returns) - 1.0) if returns.size else 0.0
 
@@ -272,8 +316,10 @@ def chain(returns: np.ndarray) -> float:
 def holding_returns(v: Valuation, i0: int, i1: int) -> dict[str, np.ndarray]:
     """Per-holding TWR in base and local currency, P&L and contribution over (i0, i1]."""
     hv, hf = v.holding_value, v.holding_flows
-    rb = daily_returns(hv, hf)
-    rl = daily_returns(v.holding_value_local, v.holding_flows_local)
+    rb = daily_returns(hv, hf, v.holding_pre)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fx_ratio = np.where(hv != 0, v.holding_value_local / np.where(hv != 0, hv, 1.0), np.nan)
+    rl = daily_returns(v.holding_value_local, v.holding_flows_local, v.holding_pre * _ffill_rows(fx_ratio))
     sl = slice(i0 + 1, i1 + 1)
     twr = np.prod(1.0 + rb[sl], axis=0) - 1.0
     twr_local = np.prod(1.0 + rl[sl], axis=0) - 1.0
