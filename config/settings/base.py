@@ -279,6 +279,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personal_finance.data_sources.tasks.fetch_market_data",
         "schedule": crontab(hour=22, minute=30, day_of_week="mon-fri"),
     },
+    # Analytics after the daily prices: metrics (and a warm cache), then the daily snapshots.
+    "calculate-portfolio-metrics": {
+        "task": "personal_finance.analytics.tasks.calculate_portfolio_metrics",
+        "schedule": crontab(hour=23, minute=15, day_of_week="mon-fri"),
+    },
+    "update-risk-metrics": {
+        "task": "personal_finance.analytics.tasks.update_risk_metrics",
+        "schedule": crontab(hour=23, minute=30, day_of_week="mon-fri"),
+    },
     # Latest quotes of every held symbol.
     "update-asset-prices": {
         "task": "personal_finance.data_sources.tasks.update_asset_prices",

@@ -267,6 +267,21 @@ def risk(
     metrics = m.json_safe(m.compute_metrics(returns, bench, rf=rf)) if r.size >= 2 else {}
     table = m.monthly_returns_table(returns) if r.size else pd.DataFrame()
     iso = [d.date().isoformat() for d in dates]
+    daily = holding_returns(v, i0, i1)["daily"]
+    holdings = []
+    for a, asset in enumerate(data.assets):
+        held = v.holding_value[i0 + 1 : i1 + 1, a] != 0
+        if held.sum() < 2:
+            continue
+        hr = pd.Series(daily[held, a], index=dates[held])
+        hm = m.json_safe(m.compute_metrics(hr, bench, rf=rf))
+        holdings.append(
+            {
+                "symbol": asset.symbol,
+                "days_held": int(held.sum()),
+                "metrics": {k: _clean(val) for k, val in hm.items()},
+            }
+        )
     return {
         "portfolio": data.portfolio.pk,
         "start": iso[0] if iso else None,
@@ -283,6 +298,7 @@ def risk(
         "monthly_returns": [
             {"year": int(year), **{col: _clean(val) for col, val in row.items()}} for year, row in table.iterrows()
         ],
+        "holdings": holdings,
     }
 
 

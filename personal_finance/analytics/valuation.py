@@ -329,6 +329,7 @@ def holding_returns(v: Valuation, i0: int, i1: int) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         contrib_daily = np.where(capital[:, None] > 0, pnl_daily / capital[:, None], 0.0)
     return {
+        "daily": rb[sl],
         "twr": twr,
         "twr_local": twr_local,
         "currency_effect": (1.0 + twr) / np.where(twr_local > -1.0, 1.0 + twr_local, np.nan) - 1.0,

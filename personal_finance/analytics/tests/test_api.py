@@ -103,6 +103,9 @@ def test_risk_route(auth_client, portfolio):
     assert body["series"]["rolling_volatility"][3] is None
     assert body["series"]["rolling_volatility"][4] is not None
     assert body["monthly_returns"][0]["year"] == 2024
+    holding = body["holdings"][0]
+    assert holding["symbol"] == "ANL"
+    assert holding["metrics"]["total_return"] == pytest.approx(129 / 100 - 1)
 
 
 @pytest.mark.parametrize(
