@@ -25,7 +25,8 @@ def test_superuser_sees_every_run_and_sweep(user, other_user):
     mine, theirs = _run(user, "MINE"), _run(other_user, "THEIRS")
     Sweep.objects.create(owner=user, strategy="sma_cross", symbols=["MINE"], grid={"fast": [5]})
     page = client.get("/admin/backtesting/backtestrun/").content.decode()
-    assert "MINE" in page and "THEIRS" in page
+    assert "MINE" in page
+    assert "THEIRS" in page
     assert "+12.50" in page
     assert client.get(f"/admin/backtesting/backtestrun/{mine.pk}/change/").status_code == 200
     assert client.get(f"/admin/backtesting/backtestrun/{theirs.pk}/change/").status_code == 200
@@ -41,6 +42,7 @@ def test_staff_see_only_their_own_runs(user, other_user):
     client.force_login(user)
     mine, theirs = _run(user, "MINE"), _run(other_user, "THEIRS")
     page = client.get("/admin/backtesting/backtestrun/").content.decode()
-    assert "MINE" in page and "THEIRS" not in page
+    assert "MINE" in page
+    assert "THEIRS" not in page
     assert client.get(f"/admin/backtesting/backtestrun/{mine.pk}/change/").status_code == 200
     assert client.get(f"/admin/backtesting/backtestrun/{theirs.pk}/change/").status_code in (302, 404)

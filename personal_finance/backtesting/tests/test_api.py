@@ -291,3 +291,23 @@ def test_delete(auth_client, user):
 
 def test_anonymous_is_refused(api_client, db):
     assert api_client.post(URL, SMA, format="json").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_fails_the_run_instead_of_a_500(auth_client, goog_stored, monkeypatch):
+    from config.celery_app import app
+    from personal_finance.backtesting.tasks import run_backtest_task
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(run_backtest_task, "apply_async", refuse)
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        response = auth_client.post(URL, SMA, format="json")
+    finally:
+        app.conf.task_always_eager = previous
+    assert response.status_code == 202
+    assert response.json()["status"] == "failed"
+    run = BacktestRun.objects.get(pk=response.json()["id"])
+    assert run.error == "could not queue the run (ConnectionRefusedError); try again"
