@@ -110,7 +110,9 @@ def publish_price(
 
 def publish_prices(updates: Iterable[PriceUpdate]) -> list[PriceUpdate]:
     updates = list(updates)
-    if updates:
+    if updates and all(u.simulated for u in updates):
+        broadcast_prices(updates)  # never stored: nothing to wait for
+    elif updates:
         transaction.on_commit(functools.partial(broadcast_prices, updates))
     return updates
 
