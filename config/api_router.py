@@ -8,6 +8,13 @@ from personal_finance.assets.api.views import AssetViewSet
 from personal_finance.backtesting.api.views import BacktestViewSet, SweepViewSet
 from personal_finance.data_profiler.api.views import DataQualityViewSet
 from personal_finance.portfolios.api.views import PortfolioViewSet, TransactionViewSet
+from personal_finance.tax.api.views import (
+    StoredTaxReportViewSet,
+    TaxHarvestViewSet,
+    TaxLotsViewSet,
+    TaxRateViewSet,
+    TaxReportViewSet,
+)
 from personal_finance.users.api.views import UserViewSet
 
 router = DefaultRouter() if settings.DEBUG else SimpleRouter()
@@ -20,6 +27,11 @@ router.register("backtests/sweeps", SweepViewSet, basename="backtest-sweep")
 router.register("backtests", BacktestViewSet, basename="backtest")
 router.register("portfolios", PortfolioAnalyticsViewSet, basename="portfolio-analytics")
 router.register(r"portfolios/(?P<portfolio_pk>\d+)/reports", PerformanceReportViewSet, basename="portfolio-report")
+router.register("tax/lots", TaxLotsViewSet, basename="tax-lots")
+router.register("tax/report", TaxReportViewSet, basename="tax-report")
+router.register("tax/harvest", TaxHarvestViewSet, basename="tax-harvest")
+router.register("tax/rates", TaxRateViewSet, basename="tax-rate")
+router.register("tax/reports", StoredTaxReportViewSet, basename="tax-stored-report")
 
 app_name = "api"
 urlpatterns = router.urls

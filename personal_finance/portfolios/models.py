@@ -18,6 +18,20 @@ class Portfolio(TimeStampedModel):
     name = models.CharField(max_length=100)
     base_currency = models.CharField(max_length=3, default="USD", validators=[CURRENCY_VALIDATOR])
     description = models.TextField(blank=True)
+    # --- tax (issue 7): the lot method the tax reports use by default for this portfolio ---
+    tax_lot_method = models.CharField(
+        max_length=8,
+        default="fifo",
+        choices=[
+            ("fifo", "FIFO"),
+            ("lifo", "LIFO"),
+            ("hifo", "HIFO"),
+            ("specific", "Specific"),
+            ("average", "Average"),
+        ],
+        help_text="default lot method of the tax reports (DESIGN 12)",
+    )
+    # --- end tax ---
 
     class Meta:
         ordering = ["owner", "name"]
@@ -75,6 +89,11 @@ class Transaction(TimeStampedModel):
     fx_rate = models.DecimalField(max_digits=24, decimal_places=10, default=1)
     note = models.CharField(max_length=500, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
+    # --- tax (issue 7): specific lots a sale takes, {buy transaction id: quantity string} ---
+    tax_lots = models.JSONField(
+        null=True, blank=True, default=None, help_text="sell only: {lot id: quantity} for the specific lot method"
+    )
+    # --- end tax ---
 
     class Meta:
         ordering = ["portfolio", "trade_date", "id"]

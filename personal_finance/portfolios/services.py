@@ -35,8 +35,16 @@ def _clean(obj, **kwargs) -> None:
 
 
 @transaction.atomic
-def portfolio_create(*, owner, name: str, base_currency: str = "USD", description: str = "") -> Portfolio:
-    portfolio = Portfolio(owner=owner, name=name.strip(), base_currency=base_currency.upper(), description=description)
+def portfolio_create(
+    *, owner, name: str, base_currency: str = "USD", description: str = "", tax_lot_method: str = "fifo"
+) -> Portfolio:
+    portfolio = Portfolio(
+        owner=owner,
+        name=name.strip(),
+        base_currency=base_currency.upper(),
+        description=description,
+        tax_lot_method=tax_lot_method,  # tax (issue 7)
+    )
     _clean(portfolio, validate_constraints=False)
     if Portfolio.objects.filter(owner=owner, name=portfolio.name).exists():
         raise ApplicationError("Invalid input.", errors={"name": ["You already have a portfolio with this name."]})
@@ -85,6 +93,7 @@ class TransactionInput:
     fx_rate: object = None
     note: object = ""
     external_id: object = ""
+    lots: object = None  # tax (issue 7): sell only, {lot id: quantity} for the specific lot method
 
 
 def _decimal(value, field: str, errors: dict) -> Decimal | None:
@@ -188,6 +197,7 @@ def transaction_build(
         errors.setdefault("currency", []).append(f"not a three-letter currency code: {currency!r}")
     if len(str(data.external_id or "")) > 100:
         errors.setdefault("external_id", []).append("at most 100 characters")
+    tax_lots = _tax_lots(data.lots, type_, quantity, errors)  # tax (issue 7)
     if errors:
         return None, symbol, errors
 
@@ -223,10 +233,56 @@ def transaction_build(
         fx_rate=fx,
         note=str(data.note or "").strip()[:500],
         external_id=str(data.external_id or "").strip(),
+        tax_lots=tax_lots,
     )
     if type_ in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT) and tx.price is None:
         tx.price = Decimal(0)
     return tx, symbol, {}
+
+
+# --- tax (issue 7): specific lots named by a sale -------------------------------------------
+def _tax_lots(value, type_: str, quantity: Decimal | None, errors: dict) -> dict | None:
+    """Shape of ``lots`` ({buy transaction id: quantity}); whether the lots are open at the sale
+    date is checked by the tax app (``personal_finance.tax.services.sale_lots_check``)."""
+    if value is None or value in ({}, ""):
+        return None
+    if type_ != TransactionType.SELL:
+        errors.setdefault("lots", []).append("only a sell names lots")
+        return None
+    if not isinstance(value, dict):
+        errors.setdefault("lots", []).append("expected an object {lot id: quantity}")
+        return None
+    out: dict[str, str] = {}
+    total = Decimal(0)
+    for key, raw in value.items():
+        lot_id = str(key).strip()
+        if not lot_id.isdigit():
+            errors.setdefault("lots", []).append(f"lot id must be a buy transaction id, got {key!r}")
+            continue
+        qty = _decimal(raw, "lots", errors)
+        if qty is None:
+            continue
+        if qty <= 0:
+            errors.setdefault("lots", []).append(f"lot {lot_id}: quantity must be greater than zero")
+            continue
+        out[str(int(lot_id))] = format(qty.normalize(), "f")
+        total += qty
+    if not errors.get("lots") and quantity is not None and total != quantity:
+        errors.setdefault("lots", []).append(
+            f"the lots name {format(total.normalize(), 'f')} shares but the sale is of "
+            f"{format(quantity.normalize(), 'f')}"
+        )
+    return out or None
+
+
+def _check_tax_lots(portfolio: Portfolio, tx: Transaction, exclude_id=None) -> None:
+    if tx.tax_lots:
+        from personal_finance.tax.services import sale_lots_check  # application layer, imported late
+
+        sale_lots_check(portfolio=portfolio, sale=tx, exclude_id=exclude_id)
+
+
+# --- end tax ---
 
 
 def _as_row(tx: Transaction, ref) -> LedgerRow:
@@ -283,6 +339,7 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
         ledger_check(portfolio=portfolio, new=[(tx, None)])
     except OversellError as exc:
         _raise_oversell(exc, symbol)
+    _check_tax_lots(portfolio, tx)  # tax (issue 7)
     try:
         tx.save()
     except IntegrityError as exc:
@@ -317,6 +374,7 @@ def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) 
             _check_asset_without(portfolio, transaction_obj)
     except OversellError as exc:
         _raise_oversell(exc, symbol or getattr(transaction_obj.asset, "symbol", ""))
+    _check_tax_lots(portfolio, tx, exclude_id=transaction_obj.pk)  # tax (issue 7)
     tx.save()
     ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio.pk])
     return tx

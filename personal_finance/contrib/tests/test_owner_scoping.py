@@ -37,9 +37,25 @@ OWNED = {
     "backtest-cancel": {"pk": "backtest"},
     "backtest-sweep-detail": {"pk": "sweep"},
     "backtest-sweep-cancel": {"pk": "sweep"},
+    # tax
+    "tax-rate-detail": {"year": "tax_year"},
+    "tax-stored-report-detail": {"pk": "tax_report"},
+    "tax-stored-report-download": {"pk": "tax_report"},
 }
 # Lists scoped to the requesting user: they answer 200 but never show the first user's objects.
-SCOPED_LISTS = {"portfolio-list", "user-me", "backtest-list", "backtest-sweep-list"}
+SCOPED_LISTS = {
+    "portfolio-list",
+    "user-me",
+    "backtest-list",
+    "backtest-sweep-list",
+    # tax: without ?portfolio= they cover the requesting user's own portfolios (another user's
+    # portfolio id answers 404: personal_finance/tax/tests/test_api.py)
+    "tax-lots-list",
+    "tax-report-list",
+    "tax-harvest-list",
+    "tax-rate-list",
+    "tax-stored-report-list",
+}
 # Shared reference data: readable by everyone signed in, writable by staff only (403).
 SHARED = {
     "asset-list": {},
@@ -87,6 +103,10 @@ def first_users_data(user):
 
     run = BacktestRun.objects.create(owner=user, strategy="sma_cross", symbols=["Secret"], params={"fast": 10})
     sweep = Sweep.objects.create(owner=user, strategy="sma_cross", symbols=["Secret"], grid={"fast": [5, 10]})
+    from personal_finance.tax.models import TaxRate, TaxReport
+
+    TaxRate.objects.create(owner=user, year=2024, short_term_rate=Decimal("0.32"), long_term_rate=Decimal("0.15"))
+    tax_report = TaxReport.objects.create(owner=user, portfolio=portfolio, year=2024, status="done", content=b"secret")
     return {
         "backtest": run.pk,
         "sweep": sweep.pk,
@@ -95,6 +115,8 @@ def first_users_data(user):
         "report": report.pk,
         "username": user.username,
         "symbol": "AAPL",
+        "tax_year": 2024,
+        "tax_report": tax_report.pk,
     }
 
 

@@ -9,7 +9,16 @@ class PortfolioSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Portfolio
-        fields = ["id", "name", "base_currency", "description", "transaction_count", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "base_currency",
+            "description",
+            "tax_lot_method",  # tax (issue 7)
+            "transaction_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def build_standard_field(self, field_name, model_field):
@@ -24,6 +33,9 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     date = serializers.DateField(source="trade_date")
     symbol = serializers.CharField(source="asset.symbol", allow_null=True, default=None)
+    lots = serializers.DictField(  # tax (issue 7)
+        source="tax_lots", child=serializers.CharField(), allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Transaction
@@ -41,6 +53,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "fx_rate",
             "note",
             "external_id",
+            "lots",  # tax (issue 7)
             "created_at",
         ]
 
@@ -57,6 +70,13 @@ class TransactionInputSerializer(serializers.Serializer):
     fx_rate = serializers.DecimalField(max_digits=24, decimal_places=10, required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    lots = serializers.DictField(  # tax (issue 7)
+        child=serializers.DecimalField(max_digits=28, decimal_places=10),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="sell only: the lots it takes under the specific method, {buy transaction id: quantity}",
+    )
 
 
 class ImportRequestSerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ from .types import (
     SELL,
     SHORT,
     SPLIT,
+    TRANSFER_OUT,
     ZERO,
     OpenLot,
     RealizedRow,
@@ -72,19 +73,27 @@ def order_transactions(transactions: Iterable[Transaction]) -> list[Transaction]
     return sorted(transactions, key=lambda t: (t.date, t.time))
 
 
-def compute(transactions: Iterable[Transaction], method: str = DEFAULT_METHOD) -> EngineResult:
-    if method not in METHODS:
-        raise TaxInputError(f"unknown lot method {method!r} (expected one of {', '.join(METHODS)})")
+def compute(
+    transactions: Iterable[Transaction],
+    method: str = DEFAULT_METHOD,
+    *,
+    account_methods: dict[str, str] | None = None,
+) -> EngineResult:
+    """Run the engine. `account_methods` gives some accounts their own lot method (a portfolio's
+    default); the others use `method`. Wash-sale matching runs across all accounts either way."""
+    for m in (method, *(account_methods or {}).values()):
+        if m not in METHODS:
+            raise TaxInputError(f"unknown lot method {m!r} (expected one of {', '.join(METHODS)})")
     with decimal.localcontext() as ctx, gc_paused():
         ctx.prec = PRECISION
         ctx.rounding = decimal.ROUND_HALF_EVEN
-        return _Engine(method).run(list(transactions))
+        return _Engine(method, account_methods).run(list(transactions))
 
 
 class _Engine:
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, account_methods: dict[str, str] | None = None) -> None:
         self.method = method
-        self.average = method == "average"
+        self.account_methods = account_methods or {}
         self.positions: dict[tuple[str, str], Position] = {}
         self.index = ReplacementIndex()
         self.lots_by_id: dict[str, Lot] = {}
@@ -95,7 +104,7 @@ class _Engine:
         key = (account, symbol)
         pos = self.positions.get(key)
         if pos is None:
-            pos = self.positions[key] = Position(self.method)
+            pos = self.positions[key] = Position(self.account_methods.get(account, self.method))
         return pos
 
     def run(self, raw: list[Transaction]) -> EngineResult:
@@ -132,13 +141,15 @@ class _Engine:
                 self._open(self.lot_at[seq])
             elif tx.action == SELL:
                 self._sell(tx, seq)
+            elif tx.action == TRANSFER_OUT:
+                self._transfer_out(tx, seq)
             else:
                 self._split(tx)
         return EngineResult(self.method, self.realized, self._open_lots(), len(txs))
 
     @staticmethod
     def _validate(tx: Transaction, row: int) -> None:
-        if tx.action not in (BUY, SELL, SPLIT):
+        if tx.action not in (BUY, SELL, SPLIT, TRANSFER_OUT):
             raise TaxInputError(
                 f"unknown action {tx.action!r} (expected buy, sell or split)", row=row, column="action"
             )
@@ -163,7 +174,7 @@ class _Engine:
             if piece.qty > 0:
                 pos.push(piece)
                 pos.qty += piece.qty
-                if self.average:
+                if pos.average:
                     pos.pool_basis += piece.basis
 
     def _split(self, tx: Transaction) -> None:
@@ -194,7 +205,7 @@ class _Engine:
                 row=row,
                 column="quantity",
             )
-        if self.method == "specific" and tx.lots:
+        if pos.method == "specific" and tx.lots:
             takes = self._specific(tx, row)
         else:
             takes = pos.take_in_order(tx.quantity)
@@ -203,7 +214,7 @@ class _Engine:
         date_sold = tx.date
         sold_ord = date_sold.toordinal()
         tx_id, symbol, account = tx.id, tx.symbol, tx.account
-        average = self.average
+        average = pos.average
         realized_out = self.realized
         losses: list[tuple] = []
         pool_qty, pool_basis = pos.qty, pos.pool_basis
@@ -250,6 +261,26 @@ class _Engine:
                     losses.sort(key=_loss_order)  # in the order the sold shares were acquired
                 for loss in losses:
                     self._wash(loss[3], loss[4], index, seq, sold_ord)
+
+    def _transfer_out(self, tx: Transaction, seq: int) -> None:
+        """Shares leave the account (a ledger transfer out): taken in method order, not realised."""
+        pos = self.positions.get((tx.account, tx.symbol))
+        held = pos.qty if pos is not None else ZERO
+        if tx.quantity > held:
+            raise TaxInputError(
+                f"transfer {tx.id!r} of {_fmt(tx.quantity)} {tx.symbol} on {tx.date.isoformat()} exceeds the "
+                f"{_fmt(held)} shares held",
+                row=self.rows[seq],
+                column="quantity",
+            )
+        takes = pos.take_in_order(tx.quantity)
+        removed = ZERO
+        for piece, qty in takes:
+            piece.take(qty)
+        if pos.average:
+            removed = pos.pool_basis * tx.quantity / pos.qty
+        pos.qty -= tx.quantity
+        pos.pool_basis = ZERO if pos.qty == 0 else pos.pool_basis - removed
 
     def _specific(self, tx: Transaction, row: int) -> list[tuple[Piece, object]]:
         total = sum((q for _lot_id, q in tx.lots), ZERO)
@@ -330,7 +361,7 @@ class _Engine:
         if lot.opened:
             pos = self.positions[(lot.account, lot.symbol)]
             pos.push(piece)
-            if self.average:
+            if pos.average:
                 pos.pool_basis += part
 
     # -- result ------------------------------------------------------------------------------------
@@ -342,8 +373,8 @@ class _Engine:
         pieces.sort(key=lambda p: (p.lot.seq, p.acq_ord, p.seq))
         for piece in pieces:
             lot = piece.lot
-            if self.average:
-                pos = self.positions[(lot.account, lot.symbol)]
+            pos = self.positions[(lot.account, lot.symbol)]
+            if pos.average:
                 adjusted = pos.pool_basis * piece.qty / pos.qty
             else:
                 adjusted = piece.basis

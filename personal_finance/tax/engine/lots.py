@@ -93,9 +93,11 @@ KEYS = {"fifo": _key_fifo, "average": _key_fifo, "specific": _key_fifo, "lifo": 
 class Position:
     """Open shares of one symbol in one account."""
 
-    __slots__ = ("_counter", "heap", "key", "pool_basis", "qty")
+    __slots__ = ("_counter", "average", "heap", "key", "method", "pool_basis", "qty")
 
     def __init__(self, method: str):
+        self.method = method
+        self.average = method == "average"
         self.key = KEYS[method]
         self.heap: list[tuple] = []
         self.qty = ZERO

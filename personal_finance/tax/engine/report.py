@@ -165,10 +165,15 @@ def lot_dict(lot: OpenLot) -> dict:
 
 
 def build_report(
-    transactions: Iterable[Transaction], *, method: str = DEFAULT_METHOD, year: int | None = None
+    transactions: Iterable[Transaction],
+    *,
+    method: str = DEFAULT_METHOD,
+    year: int | None = None,
+    account_methods: dict[str, str] | None = None,
 ) -> TaxReport:
-    """The full report. `year` keeps only sales of that year (wash sales still see every year)."""
-    result: EngineResult = compute(transactions, method)
+    """The full report. `year` keeps only sales of that year (wash sales still see every year).
+    `account_methods` gives accounts their own lot method (see `compute`)."""
+    result: EngineResult = compute(transactions, method, account_methods=account_methods)
     realized = result.realized
     if year is not None:
         realized = [r for r in realized if r.date_sold.year == year]

@@ -12,7 +12,11 @@ from decimal import Decimal
 BUY = "buy"
 SELL = "sell"
 SPLIT = "split"
-ACTIONS = (BUY, SELL, SPLIT)
+ACTIONS = (BUY, SELL, SPLIT)  # the `tax_report` CSV
+# Ledger feeds only: shares leaving the account without a sale (a transfer out); they are taken
+# from the lots in method order and give no realised row.
+TRANSFER_OUT = "transfer_out"
+ENGINE_ACTIONS = (*ACTIONS, TRANSFER_OUT)
 
 METHODS = ("fifo", "lifo", "hifo", "specific", "average")
 DEFAULT_METHOD = "fifo"
