@@ -368,3 +368,23 @@ REALTIME = {
 }
 # channels-redis reports members over capacity (messages dropped for slow consumers) at INFO.
 LOGGING["loggers"]["channels_redis"] = {"level": "INFO", "handlers": ["console"], "propagate": False}
+if REDIS_URL:
+    # redis-py 8 defaults differ from what channels-redis 4.3 expects:
+    # - socket_timeout 5 s, the same as channels-redis' blocking BZPOPMIN (brpop_timeout 5 s): an
+    #   idle server process gets "Timeout reading from Redis" and its consumers die;
+    # - a pool of at most 100 connections that raises MaxConnectionsError instead of waiting: a
+    #   burst of connects or disconnects (group_add/group_discard) kills consumers.
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+        {
+            "address": REDIS_URL,
+            "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=30.0),
+            "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=10000),
+        }
+    ]
+    if env("CHANNEL_LAYER_BACKEND", default="core") == "pubsub":
+        # Pub/sub fan-out with bounded per-channel buffers (personal_finance/realtime/layers.py).
+        CHANNEL_LAYERS["default"]["BACKEND"] = "personal_finance.realtime.layers.BoundedPubSubChannelLayer"
+        CHANNEL_LAYERS["default"]["CONFIG"] = {
+            "hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
+            "capacity": CHANNEL_LAYERS["default"]["CONFIG"]["capacity"],
+        }

@@ -9,15 +9,17 @@ group of every *watched* portfolio (one with an open stream) that holds one of t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
@@ -143,13 +145,32 @@ async def abroadcast_prices(updates: list[PriceUpdate], *, portfolios: bool = Tr
             else u
             for u in updates
         ]
-    sent = 0
-    for update in updates:
-        sent += await _group_send(layer, quote_group(update.symbol), price_event(update))
-    if portfolios:
-        for message in await database_sync_to_async(portfolio_messages)(updates):
-            sent += await _group_send(layer, portfolio_group(message["id"]), portfolio_event(message))
+    sends = [_group_send(layer, quote_group(u.symbol), price_event(u)) for u in updates]
+    sent = sum(await asyncio.gather(*sends))
+    if portfolios and await awatched_portfolios():
+        messages = await database_sync_to_async(portfolio_messages)(updates)
+        sends = [_group_send(layer, portfolio_group(m["id"]), portfolio_event(m)) for m in messages]
+        sent += sum(await asyncio.gather(*sends))
     return sent
+
+
+_watched: tuple[float, frozenset[int]] = (-1.0, frozenset())
+WATCHED_TTL = 1.0
+
+
+async def awatched_portfolios() -> frozenset[int]:
+    """The watched portfolios, re-read at most once a second: a hot feed does not read Redis per
+    price, and a new portfolio stream gets its current value on connect anyway."""
+    global _watched  # noqa: PLW0603 - a per-process cache
+    from .tracker import redis_url, tracker, watched_portfolios
+
+    if redis_url() is None:  # embedded: this process's own counters
+        return frozenset(tracker.portfolios)
+    at, ids = _watched
+    if time.monotonic() - at > WATCHED_TTL:
+        ids = frozenset(await sync_to_async(watched_portfolios, thread_sensitive=False)())
+        _watched = (time.monotonic(), ids)
+    return ids
 
 
 async def _group_send(layer, group: str, event: dict) -> int:

@@ -12,6 +12,7 @@ directly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -49,7 +50,7 @@ def conf(key: str):
 class Tracker:
     """In-process counters of this server process (thread-safe; cheap enough for the hot path)."""
 
-    COUNTERS = ("messages_in", "messages_out", "conflated", "dropped", "rate_limited", "errors")
+    COUNTERS = ("messages_in", "messages_out", "conflated", "dropped", "layer_dropped", "rate_limited", "errors")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -131,10 +132,24 @@ tracker = Tracker()
 # ---------------------------------------------------------------------------------------------
 # Where snapshots live: in Redis next to the channel layer, or only in this process.
 # ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _is_redis_layer(backend: str) -> bool:
+    if not backend:
+        return False
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+    from django.utils.module_loading import import_string
+
+    try:
+        return issubclass(import_string(backend), RedisChannelLayer | RedisPubSubChannelLayer)
+    except ImportError:
+        return "redis" in backend.lower()
+
+
 def redis_url() -> str | None:
     """The Redis of the default channel layer when it is a Redis layer, else None."""
     layer = settings.CHANNEL_LAYERS.get("default", {})
-    if "redis" not in layer.get("BACKEND", "").lower():
+    if not _is_redis_layer(layer.get("BACKEND", "")):
         return None
     hosts = layer.get("CONFIG", {}).get("hosts") or []
     if not hosts:
@@ -151,10 +166,17 @@ def _key(name: str) -> str:
     return f"{conf('REDIS_PREFIX')}{name}"
 
 
-def _sync_redis(url: str):
-    import redis
+_clients: dict[str, object] = {}
 
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+def _sync_redis(url: str):
+    """One client (and connection pool) per URL and process; redis-py clients are thread-safe."""
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        client = _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return client
 
 
 def snapshots() -> list[dict]:
@@ -164,11 +186,8 @@ def snapshots() -> list[dict]:
     if url is None:
         return [own]
     client = _sync_redis(url)
-    try:
-        keys = [k for k in client.scan_iter(match=_key("proc:*"), count=1000) if not k.decode().endswith(PROCESS_ID)]
-        values = client.mget(keys) if keys else []
-    finally:
-        client.close()
+    keys = [k for k in client.scan_iter(match=_key("proc:*"), count=1000) if not k.decode().endswith(PROCESS_ID)]
+    values = client.mget(keys) if keys else []
     others = [json.loads(v) for v in values if v]
     return [own, *others]
 
@@ -179,11 +198,7 @@ def write_snapshot_sync(ttl: float | None = None) -> None:
     if url is None:
         return
     ttl = ttl or conf("HEARTBEAT") * 3
-    client = _sync_redis(url)
-    try:
-        client.set(_key(f"proc:{PROCESS_ID}"), json.dumps(tracker.snapshot()), px=int(ttl * 1000))
-    finally:
-        client.close()
+    _sync_redis(url).set(_key(f"proc:{PROCESS_ID}"), json.dumps(tracker.snapshot()), px=int(ttl * 1000))
 
 
 def subscribed_symbols() -> set[str]:

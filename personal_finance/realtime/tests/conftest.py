@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from personal_finance.realtime import services
 from personal_finance.realtime.tracker import tracker
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -21,6 +22,7 @@ def realtime_settings(settings):
     settings.CHANNEL_LAYERS = IN_MEMORY
     settings.REALTIME = {**settings.REALTIME, "EMBEDDED_FEED": False}
     tracker.reset()
+    services._watched = (-1.0, frozenset())
     yield settings
     tracker.reset()
 

@@ -29,7 +29,12 @@ def redis_layer(redis_url, realtime_settings):
     realtime_settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "capacity": 100, "expiry": 10, "prefix": prefix},
+            "CONFIG": {
+                "hosts": [{"address": redis_url, "socket_timeout": 30}],
+                "capacity": 100,
+                "expiry": 10,
+                "prefix": prefix,
+            },
         }
     }
     realtime_settings.REALTIME = {**realtime_settings.REALTIME, "REDIS_PREFIX": f"{prefix}:rt:", "HEARTBEAT": 0.2}
@@ -173,3 +178,26 @@ def test_real_server_delivers_a_price_published_by_the_command(redis_url, user, 
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_subscribe_and_publish_over_the_bounded_pubsub_layer(redis_layer, realtime_settings, token, assets):
+    config = realtime_settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    realtime_settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "personal_finance.realtime.layers.BoundedPubSubChannelLayer",
+            "CONFIG": {"hosts": config["hosts"], "prefix": config["prefix"], "capacity": 10},
+        }
+    }
+    a = await connected("/ws/prices/", token=token)
+    b = await connected("/ws/prices/", token=token)
+    for comm in (a, b):
+        await comm.send_json_to({"action": "subscribe", "symbols": ["EURUSD=X"]})
+        assert (await comm.receive_json_from(timeout=5))["type"] == "subscribed"
+    await sync_to_async(publish_price)(symbol="EURUSD=X", price=Decimal("1.08"), previous_close=Decimal("1.08"))
+    for comm in (a, b):
+        message = await comm.receive_json_from(timeout=5)
+        assert (message["symbol"], message["price"], message["change_pct"]) == ("EURUSD=X", "1.08", "0.00")
+    await a.disconnect()
+    await b.disconnect()

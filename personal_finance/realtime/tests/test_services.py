@@ -300,3 +300,30 @@ def test_status_endpoint_is_staff_only(api_client, auth_client, user, db):
     assert body["symbols"] == {"AAPL": 1}
     assert body["mode"] == "in-process"
     assert api_client.post(url).status_code == 405
+
+
+# -- bounded pub/sub layer -----------------------------------------------------------------------
+def test_pubsub_channel_buffers_drop_their_oldest_message_when_full(caplog):
+    from personal_finance.realtime.layers import DropOldestQueue
+
+    queue = DropOldestQueue(2, "specific.x")
+    for n in range(5):
+        queue.put_nowait(n)
+    assert [queue.get_nowait() for _ in range(queue.qsize())] == [3, 4]
+    assert tracker.counters["layer_dropped"] == 3
+    assert any("over capacity" in r.getMessage() for r in caplog.records if r.name == "personal_finance.realtime")
+
+
+def test_redis_layers_are_recognised(settings):
+    from personal_finance.realtime.tracker import redis_url
+
+    for backend in (
+        "channels_redis.core.RedisChannelLayer",
+        "personal_finance.realtime.layers.BoundedPubSubChannelLayer",
+    ):
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": backend, "CONFIG": {"hosts": [{"address": "redis://h:1/0"}]}}
+        }
+        assert redis_url() == "redis://h:1/0"
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert redis_url() is None

@@ -1,0 +1,420 @@
+"""Benchmark: WebSocket fan-out through a real ASGI server and Redis (docs/benchmarks.md, Realtime).
+
+1,000 concurrent WebSocket clients on loopback, each subscribed to one of 100 symbols (10 per
+symbol), against uvicorn (a subprocess, full mode: PostgreSQL + channels-redis). The publisher
+sends 10 prices per second per symbol for 60 seconds through the publishing service
+(``abroadcast_prices``: the event the service builds, ``group_send`` to ``quotes.<SYMBOL>``).
+Reports delivered over expected, publish-to-receive latency p50/p99/max (the price of message n
+of a symbol is 100 + n/1000, so each delivery is matched to its publish time in a side table),
+and the CPU and memory of the server, of Redis and of the client processes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pfp_bench_ws REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/ws_load.py [--clients 1000] [--symbols 100] [--rate 10] [--seconds 60]
+
+The scratch database (its name must contain "bench") is created when missing and migrated.
+Traffic goes to 127.0.0.1 only. The whole run is bounded (``--timeout``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_PRICE = 100
+
+
+def raise_fd_limit(want: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup: scratch database, a user with a token, the symbols
+# ---------------------------------------------------------------------------------------------
+def setup(n_symbols: int) -> tuple[str, list[str]]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")) or "bench" not in urlsplit(url).path:
+        sys.exit("DATABASE_URL must point at a PostgreSQL scratch database whose name contains 'bench'")
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("REDIS_URL is required (the channel layer is channels-redis)")
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    sys.path.insert(0, str(REPO))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DJANGO_DEBUG"] = "False"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from rest_framework.authtoken.models import Token
+
+    from personal_finance.assets.models import Asset
+    from personal_finance.users.models import User
+
+    user, _ = User.objects.get_or_create(username="ws-bench")
+    token, _ = Token.objects.get_or_create(user=user)
+    symbols = [f"WSB{i:03d}" for i in range(n_symbols)]
+    Asset.objects.bulk_create([Asset(symbol=s, name=f"bench {s}") for s in symbols], ignore_conflicts=True)
+    return token.key, symbols
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients: one process per slice of the connections
+# ---------------------------------------------------------------------------------------------
+def client_process(port, token, assignments, ready, start_evt, stop_evt, results, max_connect) -> None:
+    raise_fd_limit(65536)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    results.put(asyncio.run(run_clients(port, token, assignments, ready, stop_evt, max_connect)))
+
+
+async def run_clients(port, token, assignments, ready, stop_evt, max_connect):
+    from websockets.asyncio.client import connect
+
+    uri = f"ws://127.0.0.1:{port}/ws/prices/?token={token}"
+    origin = f"http://127.0.0.1:{port}"
+    gate = asyncio.Semaphore(max_connect)
+    sym_idx: list[int] = []
+    seqs: list[int] = []
+    times: list[float] = []
+    errors: list[str] = []
+    other = 0
+    connected = 0
+
+    async def client(symbol_index: int, symbol: str):
+        nonlocal other, connected
+        try:
+            async with gate:
+                ws = await connect(uri, origin=origin, compression=None, open_timeout=60, max_queue=1024)
+                await ws.send(json.dumps({"action": "subscribe", "symbols": [symbol]}))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if reply.get("type") != "subscribed":
+                    raise RuntimeError(f"subscribe failed: {reply}")
+            connected += 1
+            with ready.get_lock():
+                ready.value += 1
+            async for raw in ws:
+                now = time.time()
+                msg = json.loads(raw)
+                if msg.get("type") != "price":
+                    other += 1
+                    continue
+                sym_idx.append(symbol_index)
+                seqs.append(round((float(msg["price"]) - BASE_PRICE) * 1000))
+                times.append(now)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    tasks = [asyncio.create_task(client(i, s)) for i, s in assignments]
+    while not stop_evt.is_set():
+        await asyncio.sleep(0.2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    import psutil
+
+    cpu = psutil.Process().cpu_times()
+    return {
+        "sym": np.array(sym_idx, dtype=np.int32),
+        "seq": np.array(seqs, dtype=np.int32),
+        "t": np.array(times, dtype=np.float64),
+        "errors": errors[:20],
+        "n_errors": len(errors),
+        "other": other,
+        "connected": connected,
+        "cpu_s": cpu.user + cpu.system,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Publisher: the publishing service's async broadcast, staggered in 10 ms slots
+# ---------------------------------------------------------------------------------------------
+async def publish(symbols: list[str], rate: float, seconds: float) -> tuple[np.ndarray, int]:
+    import datetime as dt
+
+    from personal_finance.realtime.services import PriceUpdate, abroadcast_prices
+
+    n = len(symbols)
+    rounds = int(rate * seconds)
+    slots = 10  # each round (1/rate s) is split into slots; each slot publishes n/slots symbols
+    slot_len = 1.0 / rate / slots
+    sent_at = np.full((n, rounds), np.nan)
+    late = 0
+    start = time.monotonic() + 0.5
+    prev = Decimal(BASE_PRICE)
+    for r in range(rounds):
+        price = Decimal(BASE_PRICE) + Decimal(r) / 1000
+        for slot in range(slots):
+            due = start + (r * slots + slot) * slot_len
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -slot_len:
+                late += 1
+            chosen = list(range(slot, n, slots))
+            now = dt.datetime.now(dt.UTC)
+            updates = [PriceUpdate(symbols[i], price, now, prev) for i in chosen]
+            t = time.time()
+            sent_at[chosen, r] = t
+            await abroadcast_prices(updates)
+    return sent_at, late
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource sampling of the server, Redis and the clients
+# ---------------------------------------------------------------------------------------------
+class Sampler:
+    def __init__(self, pids: dict[str, list[int]]):
+        import psutil
+
+        self.procs = {k: [psutil.Process(p) for p in v] for k, v in pids.items()}
+        self.cpu: dict[str, list[float]] = {k: [] for k in pids}
+        self.rss: dict[str, list[float]] = {k: [] for k in pids}
+        for procs in self.procs.values():
+            for p in procs:
+                p.cpu_percent(None)
+
+    def _all(self, procs):
+        out = []
+        for p in procs:
+            out.append(p)
+            with contextlib.suppress(Exception):
+                out.extend(p.children(recursive=True))
+        return out
+
+    def sample(self) -> None:
+        for key, procs in self.procs.items():
+            cpu = rss = 0.0
+            for p in self._all(procs):
+                try:
+                    cpu += p.cpu_percent(None)
+                    rss += p.memory_info().rss
+                except Exception:
+                    pass
+            self.cpu[key].append(cpu)
+            self.rss[key].append(rss / 2**20)
+
+    def summary(self) -> dict:
+        out = {}
+        for key in self.procs:
+            cpu = self.cpu[key][1:] or [0.0]  # the first interval includes setup
+            out[key] = {
+                "cpu_mean_pct": round(float(np.mean(cpu)), 1),
+                "cpu_max_pct": round(float(np.max(cpu)), 1),
+                "rss_max_mb": round(float(np.max(self.rss[key] or [0.0])), 1),
+            }
+        return out
+
+
+def redis_pid(url: str) -> int | None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("server")["process_id"])
+    except Exception:
+        return None
+    finally:
+        client.close()
+
+
+async def sample_during(sampler: Sampler, coro):
+    task = asyncio.ensure_future(coro)
+    while not task.done():
+        await asyncio.sleep(1.0)
+        sampler.sample()
+    return await task
+
+
+# ---------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--symbols", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=10.0, help="prices per second per symbol")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--client-procs", type=int, default=2, help="processes running the clients")
+    parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries")
+    parser.add_argument("--timeout", type=float, default=600.0, help="hard bound on the whole run")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    deadline = time.monotonic() + args.timeout
+    fds = raise_fd_limit(max(4096, args.clients * 4 + 1024))
+    token, symbols = setup(args.symbols)
+    from django.conf import settings
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "False",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if args.server == "uvicorn":
+        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--no-access-log", "--log-level", "warning", "--ws-max-queue", "256"]
+        if args.workers > 1:
+            cmd += ["--workers", str(args.workers)]
+    else:
+        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    log_path = Path(tempfile.mkdtemp(prefix="ws_bench_")) / "server.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    procs: list[mp.Process] = []
+    try:
+        while True:
+            if server.poll() is not None:
+                sys.exit(f"server exited: {log_path.read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("server did not start")
+                time.sleep(0.2)
+
+        ctx = mp.get_context("spawn")
+        ready = ctx.Value("i", 0)
+        start_evt, stop_evt = ctx.Event(), ctx.Event()
+        results = ctx.Queue()
+        assignments = [(i % args.symbols, symbols[i % args.symbols]) for i in range(args.clients)]
+        for k in range(args.client_procs):
+            p = ctx.Process(
+                target=client_process,
+                args=(port, token, assignments[k :: args.client_procs], ready, start_evt, stop_evt, results, 50),
+            )
+            p.start()
+            procs.append(p)
+        t0 = time.monotonic()
+        while ready.value < args.clients and time.monotonic() - t0 < 120 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        connect_s = time.monotonic() - t0
+        connected = ready.value
+
+        from personal_finance.realtime.tracker import status
+
+        time.sleep(2.5)  # one heartbeat of the server's status snapshot
+        server_status = status()
+        subscribers = np.bincount([i for i, _ in assignments], minlength=args.symbols)
+
+        redis = redis_pid(settings.REDIS_URL)
+        sampler = Sampler(
+            {"server": [server.pid], "redis": [redis] if redis else [], "clients": [p.pid for p in procs]}
+        )
+        started = time.monotonic()
+        sent_at, late = asyncio.run(sample_during(sampler, publish(symbols, args.rate, args.seconds)))
+        publish_s = time.monotonic() - started
+        time.sleep(args.drain)
+        stop_evt.set()
+        parts = [results.get(timeout=max(10, deadline - time.monotonic())) for _ in procs]
+        for p in procs:
+            p.join(timeout=10)
+
+        sym = np.concatenate([r["sym"] for r in parts])
+        seq = np.concatenate([r["seq"] for r in parts])
+        t = np.concatenate([r["t"] for r in parts])
+        ok = (seq >= 0) & (seq < sent_at.shape[1])
+        lat_ms = (t[ok] - sent_at[sym[ok], seq[ok]]) * 1000
+        published = int(np.isfinite(sent_at).sum())
+        expected = int((np.isfinite(sent_at) * subscribers[:, None]).sum())
+        delivered = int(ok.sum())
+        pct = (lambda q: round(float(np.percentile(lat_ms, q)), 1)) if len(lat_ms) else (lambda q: None)
+        report = {
+            "clients": args.clients,
+            "connected": connected,
+            "connect_s": round(connect_s, 1),
+            "symbols": args.symbols,
+            "rate_per_symbol": args.rate,
+            "seconds": args.seconds,
+            "server": f"{args.server} x{args.workers}" if args.server == "uvicorn" else "daphne",
+            "published": published,
+            "publish_s": round(publish_s, 1),
+            "publisher_late_slots": late,
+            "expected": expected,
+            "delivered": delivered,
+            "delivered_pct": round(100 * delivered / expected, 3) if expected else None,
+            "deliveries_per_s": round(delivered / publish_s, 0),
+            "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99), "max": pct(100)},
+            "status_seen": {
+                "connections": server_status["connections"].get("total"),
+                "subscriptions": server_status["subscriptions"],
+            },
+            "resources": sampler.summary(),
+            "client_cpu_s": round(sum(r["cpu_s"] for r in parts), 1),
+            "client_errors": sum(r["n_errors"] for r in parts),
+            "client_error_samples": sorted({e for r in parts for e in r["errors"]})[:5],
+            "fd_limit": fds,
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        }
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            lat = report["latency_ms"]
+            res = report["resources"]
+            print(
+                f"{connected}/{args.clients} clients ({report['connect_s']} s to connect), {args.symbols} symbols, "
+                f"{args.rate:g}/s/symbol for {args.seconds:g} s via {report['server']}\n"
+                f"published {published}, delivered {delivered}/{expected} ({report['delivered_pct']}%), "
+                f"{report['deliveries_per_s']:.0f} deliveries/s\n"
+                f"latency p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['max']} ms\n"
+                f"server CPU mean {res['server']['cpu_mean_pct']}% (max {res['server']['cpu_max_pct']}%), "
+                f"RSS max {res['server']['rss_max_mb']} MB; redis CPU mean {res['redis']['cpu_mean_pct']}%; "
+                f"clients CPU mean {res['clients']['cpu_mean_pct']}%\n"
+                f"status endpoint saw {report['status_seen']}; client errors {report['client_errors']}; "
+                f"publisher late slots {late}; load avg {report['load_avg_1m']} on {report['cpus']} CPUs"
+            )
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
