@@ -22,32 +22,63 @@ from .models import PerformanceReport, PortfolioMetrics, PortfolioSnapshot
 logger = logging.getLogger("personal_finance.analytics")
 
 
+def _performance_params(period, start, end, benchmark, rf, extra: dict) -> tuple:
+    start, end = selectors.resolve_period(period=period, start=start, end=end, today=timezone.now().date())
+    return start, end, {"start": start, "end": end, "benchmark": (benchmark or "").upper(), "rf": rf, **extra}
+
+
+def _performance(portfolio, start, end, benchmark, rf, series):
+    data = selectors.load_valuation(portfolio, end=end)
+    return selectors.performance(data, start=start, end=end, benchmark=benchmark or None, rf=rf, series=series)
+
+
+def _risk(portfolio, start, end, benchmark, rf, window):
+    data = selectors.load_valuation(portfolio, end=end)
+    return selectors.risk(data, start=start, end=end, benchmark=benchmark or None, rf=rf, window=window)
+
+
 def performance_document(
     *, portfolio: Portfolio, period=None, start=None, end=None, benchmark=None, rf=0.0, series=True
 ) -> tuple[dict, bool]:
-    today = timezone.now().date()
-    start, end = selectors.resolve_period(period=period, start=start, end=end, today=today)
-    params = {"start": start, "end": end, "benchmark": (benchmark or "").upper(), "rf": rf, "series": series}
+    start, end, params = _performance_params(period, start, end, benchmark, rf, {"series": series})
+    return cached(
+        "performance", portfolio.pk, params, lambda: _performance(portfolio, start, end, benchmark, rf, series)
+    )
 
-    def compute():
-        data = selectors.load_valuation(portfolio, end=end)
-        return selectors.performance(data, start=start, end=end, benchmark=benchmark or None, rf=rf, series=series)
 
-    return cached("performance", portfolio.pk, params, compute)
+def performance_json(
+    *, portfolio: Portfolio, period=None, start=None, end=None, benchmark=None, rf=0.0, series=True
+) -> tuple[bytes, bool]:
+    """The performance document as rendered JSON: a cache hit costs two cache reads, no rendering."""
+    start, end, params = _performance_params(period, start, end, benchmark, rf, {"series": series})
+    return cached(
+        "performance.json",
+        portfolio.pk,
+        params,
+        lambda: to_json(_performance(portfolio, start, end, benchmark, rf, series)),
+    )
 
 
 def risk_document(
     *, portfolio: Portfolio, period=None, start=None, end=None, benchmark=None, rf=0.0, window=252
 ) -> tuple[dict, bool]:
-    today = timezone.now().date()
-    start, end = selectors.resolve_period(period=period, start=start, end=end, today=today)
-    params = {"start": start, "end": end, "benchmark": (benchmark or "").upper(), "rf": rf, "window": window}
+    start, end, params = _performance_params(period, start, end, benchmark, rf, {"window": window})
+    return cached("risk", portfolio.pk, params, lambda: _risk(portfolio, start, end, benchmark, rf, window))
 
-    def compute():
-        data = selectors.load_valuation(portfolio, end=end)
-        return selectors.risk(data, start=start, end=end, benchmark=benchmark or None, rf=rf, window=window)
 
-    return cached("risk", portfolio.pk, params, compute)
+def risk_json(
+    *, portfolio: Portfolio, period=None, start=None, end=None, benchmark=None, rf=0.0, window=252
+) -> tuple[bytes, bool]:
+    start, end, params = _performance_params(period, start, end, benchmark, rf, {"window": window})
+    return cached(
+        "risk.json", portfolio.pk, params, lambda: to_json(_risk(portfolio, start, end, benchmark, rf, window))
+    )
+
+
+def to_json(doc: dict) -> bytes:
+    import json
+
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
 def allocation_document(*, portfolio: Portfolio, by: str = "asset", as_of=None) -> tuple[dict, bool]:

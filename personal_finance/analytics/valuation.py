@@ -143,17 +143,30 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     for a in held:
         d = prices.days[a]
         parts.append(d[(d >= first) & (d <= end_day)])
-    grid = np.unique(np.concatenate(parts)) if parts else np.array([end_day])
+    every = np.concatenate(parts) if parts else np.array([end_day])
+    # A presence mask over the day range: linear, where np.unique would sort millions of days.
+    if every.size:
+        lo = int(every.min())
+        mask = np.zeros(int(every.max()) - lo + 1, dtype=bool)
+        mask[every - lo] = True
+        grid = np.flatnonzero(mask).astype("int64") + lo
+    else:
+        grid = every
     if grid.size == 0:
         grid = np.array([end_day])
     n = grid.size
 
     # Forward-filled closes and FX per asset.
-    close = np.full((n, n_assets), np.nan)
-    rate = np.ones((n, n_assets))
+    # (days x assets) matrices are column-major: per-asset columns and time cumsums are contiguous.
+    close = np.full((n, n_assets), np.nan, order="F")
+    rate = np.ones((n, n_assets), order="F")
     fx_cache: dict[int, np.ndarray] = {}
     for a in held:
-        close[:, a] = _ffill_on(grid, prices.days[a], prices.closes[a])
+        d = prices.days[a]
+        if d.size == n and d[0] == grid[0] and d[-1] == grid[-1] and np.array_equal(d, grid):
+            close[:, a] = prices.closes[a]  # the asset trades every grid day: no search needed
+        else:
+            close[:, a] = _ffill_on(grid, d, prices.closes[a])
         c = int(prices.currency[a])
         if c not in fx_cache:
             fx_cache[c] = (
@@ -177,80 +190,96 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
 
     trades_as_flows = not bool(np.isin(kind, (KINDS["deposit"], KINDS["transfer_in"])).any())
 
-    # One pass over the transactions: quantity deltas (splits made additive), flows.
-    dq = np.zeros((n, n_assets))
-    cash_delta = np.zeros(n)
-    flows = np.zeros(n)
-    hflows = np.zeros((n, n_assets))
-    hflows_local = np.zeros((n, n_assets))
-    income = np.zeros((n, n_assets))
-    pre = np.full((n, n_assets), np.nan)  # holding value before the day's first trade, at its price
-    running = np.zeros(n_assets)
+    # Vectorised over the transactions. Splits: every quantity delta is expressed in the units
+    # after all of its asset's later splits (times the product of the later ratios), so the
+    # quantities are a plain cumulative sum divided by the day's remaining split factor.
     buy, sell, div, interest, fee, dep, wd, split, tin, tout = range(10)
-    for i in range(day.size):
-        k = kind[i]
-        a = asset[i]
-        r = row[i]
-        base_amount = amount[i] * txfx[i]
-        if k in (buy, sell) and np.isnan(pre[r, a]) and price[i] > 0:
-            pre[r, a] = running[a] * price[i] * txfx[i]
-        if k == buy:
-            dq[r, a] += qty[i]
-            running[a] += qty[i]
-            cash_delta[r] -= base_amount
-            hflows[r, a] += base_amount
-            hflows_local[r, a] += base_amount / rate_filled[r, a]
-            if trades_as_flows:
-                flows[r] += base_amount
-        elif k == sell:
-            dq[r, a] -= qty[i]
-            running[a] -= qty[i]
-            cash_delta[r] += base_amount
-            hflows[r, a] -= base_amount
-            hflows_local[r, a] -= base_amount / rate_filled[r, a]
-            if trades_as_flows:
-                flows[r] -= base_amount
-        elif k == div:
-            cash_delta[r] += base_amount
-            if a >= 0:
-                hflows[r, a] -= base_amount
-                hflows_local[r, a] -= base_amount / rate_filled[r, a]
-                income[r, a] += base_amount
-            if trades_as_flows:
-                flows[r] -= base_amount
-        elif k == interest:
-            cash_delta[r] += base_amount
-            if trades_as_flows:
-                flows[r] -= base_amount
-        elif k == fee:
-            cash_delta[r] -= base_amount
-            if a >= 0:
-                hflows[r, a] += base_amount
-                hflows_local[r, a] += base_amount / rate_filled[r, a]
-            if trades_as_flows:
-                flows[r] += base_amount
-        elif k == dep:
-            cash_delta[r] += base_amount
-            flows[r] += base_amount
-        elif k == wd:
-            cash_delta[r] -= base_amount
-            flows[r] -= base_amount
-        elif k == split:
-            extra = running[a] * (qty[i] - 1.0)
-            dq[r, a] += extra
-            running[a] += extra
-        elif k in (tin, tout):
-            sign = 1.0 if k == tin else -1.0
-            dq[r, a] += sign * qty[i]
-            running[a] += sign * qty[i]
-            mv = qty[i] * close_filled[r, a] * rate_filled[r, a]
-            if mv == 0:
-                mv = qty[i] * price[i] * txfx[i]
-            flows[r] += sign * mv
-            hflows[r, a] += sign * mv
-            hflows_local[r, a] += sign * mv / rate_filled[r, a]
+    m = day.size
+    has_asset = asset >= 0
+    a_idx = np.where(has_asset, asset, 0)
+    base_amount = amount * txfx
+    sign = np.select([kind == buy, kind == sell, kind == tin, kind == tout], [1.0, -1.0, 1.0, -1.0], 0.0)
+    qd = sign * qty
+    is_split = kind == split
+    log_ratio = np.where(is_split & (qty > 0), np.log(np.where(qty > 0, qty, 1.0)), 0.0)
+    # Product of the ratios of the asset's splits after each row: a reverse cumulative sum per asset.
+    order = np.lexsort((np.arange(m), a_idx))
+    groups = a_idx[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1] if m else np.zeros(0, dtype="int64")
+    sizes = np.diff(np.r_[starts, m]) if m else np.zeros(0, dtype="int64")
+
+    def exclusive_group_cumsum(values_sorted: np.ndarray) -> np.ndarray:
+        cs = np.cumsum(values_sorted)
+        offset = np.repeat(cs[starts] - values_sorted[starts], sizes) if m else cs
+        return cs - values_sorted - offset
+
+    def group_totals(values_sorted: np.ndarray) -> np.ndarray:
+        return np.repeat(np.add.reduceat(values_sorted, starts), sizes) if m else values_sorted
+
+    lr_sorted = log_ratio[order]
+    log_after = np.empty(m)
+    log_after[order] = group_totals(lr_sorted) - exclusive_group_cumsum(lr_sorted) - lr_sorted
+    factor_after = np.exp(log_after)
+    qd_final = qd * factor_after
+    # Shares held just before each row, in the units of that moment (for pre-trade values).
+    held_before = np.empty(m)
+    held_before[order] = exclusive_group_cumsum(qd_final[order])
+    held_before /= factor_after
+
+    dq = np.zeros((n, n_assets), order="F")
+    np.add.at(dq, (row[has_asset], a_idx[has_asset]), qd_final[has_asset])
+    # Remaining split factor at the end of each day: the product of the splits on later days.
+    remaining = np.ones((n, n_assets), order="F")
+    for i in np.flatnonzero(is_split & (log_ratio != 0)):
+        remaining[: row[i], a_idx[i]] *= qty[i]
+
+    cash_sign = np.select(
+        [kind == buy, kind == sell, kind == div, kind == interest, kind == fee, kind == dep, kind == wd],
+        [-1.0, 1.0, 1.0, 1.0, -1.0, 1.0, -1.0],
+        0.0,
+    )
+    cash_delta = np.bincount(row, weights=cash_sign * base_amount, minlength=n)
+    # Share transfers move at the day's market value (the carried price when there is none).
+    mv_transfer = qty * close_filled[row, a_idx] * rate_filled[row, a_idx]
+    mv_transfer = np.where(mv_transfer == 0, qty * price * txfx, mv_transfer)
+    holding_sign = np.select(
+        [kind == buy, kind == sell, kind == div, kind == fee, kind == tin, kind == tout],
+        [1.0, -1.0, -1.0, 1.0, 1.0, -1.0],
+        0.0,
+    )
+    holding_amount = np.where((kind == tin) | (kind == tout), mv_transfer, base_amount) * holding_sign
+    hm = has_asset & (holding_sign != 0)
+    hflows = np.zeros((n, n_assets), order="F")
+    np.add.at(hflows, (row[hm], a_idx[hm]), holding_amount[hm])
+    hflows_local = np.zeros((n, n_assets), order="F")
+    np.add.at(hflows_local, (row[hm], a_idx[hm]), holding_amount[hm] / rate_filled[row[hm], a_idx[hm]])
+    income = np.zeros((n, n_assets), order="F")
+    dm = has_asset & (kind == div)
+    np.add.at(income, (row[dm], a_idx[dm]), base_amount[dm])
+
+    if trades_as_flows:
+        flow_sign = np.select(
+            [kind == buy, kind == sell, kind == div, kind == interest, kind == fee, kind == tin, kind == tout],
+            [1.0, -1.0, -1.0, -1.0, 1.0, 1.0, -1.0],
+            0.0,
+        )
+    else:
+        flow_sign = np.select([kind == dep, kind == wd, kind == tin, kind == tout], [1.0, -1.0, 1.0, -1.0], 0.0)
+    flow_amount = np.where((kind == tin) | (kind == tout), mv_transfer, base_amount) * flow_sign
+    flows = np.bincount(row, weights=flow_amount, minlength=n)
+
+    # Value of each holding just before its first trade of the day, at that trade's price.
+    pre = np.full((n, n_assets), np.nan, order="F")
+    trade = has_asset & ((kind == buy) | (kind == sell)) & (price > 0)
+    if trade.any():
+        t_idx = np.flatnonzero(trade)
+        key = row[t_idx] * n_assets + a_idx[t_idx]
+        _, first = np.unique(key, return_index=True)
+        sel = t_idx[first]
+        pre[row[sel], a_idx[sel]] = held_before[sel] * price[sel] * txfx[sel]
 
     quantity = np.cumsum(dq, axis=0)
+    quantity /= remaining
     quantity[np.abs(quantity) < 1e-9] = 0.0
     value_local = quantity * close_filled
     holding_value = value_local * rate_filled

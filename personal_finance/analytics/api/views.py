@@ -60,6 +60,12 @@ def _cached_response(doc, hit):
     return response
 
 
+def _json_response(body: bytes, hit: bool) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/json")
+    response["X-Cache"] = "hit" if hit else "miss"
+    return response
+
+
 class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     """`performance/`, `risk/` and `allocation/` of one of the user's portfolios (cached)."""
 
@@ -76,8 +82,8 @@ class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def performance(self, request, pk=None):
         portfolio = self.get_object()
-        doc, hit = services.performance_document(portfolio=portfolio, **_query(PerformanceQuerySerializer, request))
-        return _cached_response(doc, hit)
+        body, hit = services.performance_json(portfolio=portfolio, **_query(PerformanceQuerySerializer, request))
+        return _json_response(body, hit)
 
     @extend_schema(
         parameters=[*PERIOD_PARAMS, OpenApiParameter("window", int, description="rolling window in days (252)")],
@@ -86,8 +92,8 @@ class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def risk(self, request, pk=None):
         portfolio = self.get_object()
-        doc, hit = services.risk_document(portfolio=portfolio, **_query(RiskQuerySerializer, request))
-        return _cached_response(doc, hit)
+        body, hit = services.risk_json(portfolio=portfolio, **_query(RiskQuerySerializer, request))
+        return _json_response(body, hit)
 
     @extend_schema(
         parameters=[
