@@ -129,3 +129,23 @@ def celery_not_eager(celery_worker_process):
     app.conf.task_always_eager = False
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache (ids repeat across rolled-back tests). On Redis only
+    our prefixed keys go: the same server is the Celery broker and the channel layer."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    try:
+        if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+            client = cache._cache.get_client(write=True)
+            prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+            keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        else:
+            cache.clear()
+    except Exception:  # noqa: BLE001 - tests pointing the cache at a dead Redis on purpose
+        return

@@ -325,6 +325,8 @@ def transactions_import(
             raise CsvImportError(_summary(errors), errors=errors)
 
         new_symbols = sorted(s for s in assets.new if s not in assets.cache)
+        if not dry_run:
+            assets.create_new()
         for tx, _, symbol in built:
             if symbol:
                 tx.asset = assets.asset_for(symbol) if not dry_run or symbol in assets.cache else None

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from personal_finance.assets.models import Asset
+from personal_finance.assets.models import SYMBOL_VALIDATOR, Asset
 from personal_finance.assets.selectors import fx_rate
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol
 from personal_finance.contrib.exceptions import ApplicationError
@@ -22,6 +22,7 @@ from .models import AMOUNT_TYPES, CASH_ONLY_TYPES, SHARE_TYPES, Portfolio, Trans
 logger = logging.getLogger("personal_finance.portfolios")
 
 TYPES = {t.value for t in TransactionType}
+SYMBOL_PATTERN = SYMBOL_VALIDATOR.regex
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +143,25 @@ class AssetResolver:
             return asset.currency
         return self.new.setdefault(symbol, fallback)
 
+    def create_new(self) -> None:
+        """Create every new asset in one validated bulk insert (an import may bring hundreds)."""
+        from django.core.exceptions import ValidationError
+
+        objs = []
+        for symbol, currency in self.new.items():
+            if symbol in self.cache:
+                continue
+            asset = Asset(symbol=symbol, currency=currency)
+            try:
+                asset.full_clean(validate_unique=False, validate_constraints=False)
+            except ValidationError as exc:
+                raise ApplicationError(
+                    f"Invalid symbol {symbol!r}.", errors={"symbol": [f"{symbol}: {m}" for m in exc.messages]}
+                ) from None
+            objs.append(asset)
+        Asset.objects.bulk_create(objs, ignore_conflicts=True)
+        self.cache.update({a.symbol: a for a in Asset.objects.filter(symbol__in=[o.symbol for o in objs])})
+
     def asset_for(self, symbol: str) -> Asset:
         if symbol not in self.cache:
             self.cache[symbol], _ = asset_get_or_create(symbol=symbol, currency=self.new.get(symbol, "USD"))
@@ -193,6 +213,8 @@ def transaction_build(
         errors.setdefault("price", []).append("must not be negative")
     if type_ in AMOUNT_TYPES and not errors.get("amount") and (amount is None or amount <= 0):
         errors.setdefault("amount", []).append(f"required and greater than zero for {type_}")
+    if symbol and not SYMBOL_PATTERN.match(symbol):
+        errors.setdefault("symbol", []).append(f"not a symbol: {symbol!r} (letters, digits and . - = ^ /, at most 32)")
     if currency and (len(currency) != 3 or not currency.isalpha()):
         errors.setdefault("currency", []).append(f"not a three-letter currency code: {currency!r}")
     if len(str(data.external_id or "")) > 100:
@@ -210,6 +232,8 @@ def transaction_build(
         if amount < 0:
             errors.setdefault("fees", []).append("fees exceed the sale's gross proceeds")
             return None, symbol, errors
+    if fx is None and type_ == TransactionType.SPLIT:
+        fx = Decimal(1)  # a split moves no money: no rate needed
     if fx is None:
         key = (currency, trade_date)
         cache = fx_cache if fx_cache is not None else {}

@@ -57,7 +57,15 @@ class PortfolioViewSet(viewsets.ModelViewSet):
                 as_of = field.to_internal_value(request.query_params["as_of"])
             except ValidationError as exc:
                 raise ValidationError({"as_of": exc.detail}) from None
-        return Response(portfolio_holdings(portfolio=portfolio, as_of=as_of))
+        from personal_finance.analytics.cache import cached
+
+        # Cached per portfolio version: a change to its transactions or its assets' prices bumps it.
+        doc, hit = cached(
+            "holdings", portfolio.pk, {"as_of": as_of}, lambda: portfolio_holdings(portfolio=portfolio, as_of=as_of)
+        )
+        response = Response(doc)
+        response["X-Cache"] = "hit" if hit else "miss"
+        return response
 
 
 class TransactionFilter(django_filters.FilterSet):

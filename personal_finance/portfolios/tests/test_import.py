@@ -89,6 +89,7 @@ def test_dry_run_previews_and_writes_nothing(portfolio):
         (HEADER + "2024-01-02,deposit,,,,,100,USD,,\n2024-01-03,buy,AAPL,-3,10,,,USD,,\n", "row 2", "column quantity"),
         (HEADER + "2024-01-02,borrow,,,,,100,USD,,\n", "row 1", "column type: unknown type 'borrow'"),
         (HEADER + "2024-01-02,buy,AAPL,1,abc,,,USD,,\n", "row 1", "column price: not a number"),
+        (HEADER + "2024-01-02,buy,AA PL!,1,1,,,USD,,\n", "row 1", "column symbol: not a symbol"),
         (
             HEADER + "2024-01-02,buy,AAPL,2,10,,,USD,,\n2024-01-03,sell,AAPL,3,10,,,USD,,\n",
             "row 2",
