@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connections
 
 from personal_finance.assets.models import Asset, FxRate, PriceSeries
+from personal_finance.contrib.db_router import analytics_reads
 from personal_finance.contrib.exceptions import ApplicationError
 from personal_finance.portfolios.models import Portfolio, Transaction
 
@@ -77,11 +78,18 @@ class PortfolioData:
 
 
 def load_valuation(portfolio: Portfolio, *, end: dt.date | None = None) -> PortfolioData:
+    """Reads go to the analytics read replica when one is configured (contrib.db_router)."""
+    with analytics_reads() as alias:
+        return _load_valuation(portfolio, end=end, alias=alias)
+
+
+def _load_valuation(portfolio: Portfolio, *, end: dt.date | None, alias: str) -> PortfolioData:
     """Four queries plus one or two per foreign currency: ledger, assets, packed prices, FX."""
     end = end or dt.date.today()  # noqa: DTZ011 - valuation dates are calendar dates
     # One raw query, numbers cast to float in SQL (analytics works in float64, DESIGN 6): Django's
     # per-value converters would cost more than the query itself on 50,000 rows.
     table = Transaction._meta.db_table
+    connection = connections[alias]
     day_sql = (
         "trade_date - DATE '1970-01-01'"
         if connection.vendor == "postgresql"
