@@ -9,6 +9,7 @@ import json
 import logging
 
 from django.core.cache import cache
+from django.db import transaction
 from django.dispatch import receiver
 
 from personal_finance.contrib.signals import ledger_changed, prices_changed
@@ -26,7 +27,15 @@ def version(portfolio_id: int) -> int:
 
 
 def bump(portfolio_ids) -> None:
-    for pid in set(portfolio_ids):
+    """Bump now (reads inside this transaction see the change) and again after commit, so a
+    document another request computed from the old data in between is never read."""
+    ids = set(portfolio_ids)
+    _bump(ids)
+    transaction.on_commit(lambda: _bump(ids))
+
+
+def _bump(portfolio_ids) -> None:
+    for pid in portfolio_ids:
         try:
             cache.incr(_version_key(pid))
         except ValueError:

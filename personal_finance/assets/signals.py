@@ -8,8 +8,17 @@ from .models import PriceBar
 
 
 @receiver(post_save, sender=PriceBar)
-@receiver(post_delete, sender=PriceBar)
 def refresh_series_of_saved_bar(sender, instance, **kwargs):
     from .services import price_series_refresh
 
     price_series_refresh(asset_ids=[instance.asset_id])
+
+
+@receiver(post_delete, sender=PriceBar)
+def refresh_series_of_deleted_bar(sender, instance, origin=None, **kwargs):
+    # When the asset itself is being deleted its series goes with it: rebuilding it here would
+    # re-insert a row the cascade is removing.
+    if isinstance(origin, PriceBar) or (origin is not None and getattr(origin, "model", None) is PriceBar):
+        from .services import price_series_refresh
+
+        price_series_refresh(asset_ids=[instance.asset_id])

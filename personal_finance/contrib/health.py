@@ -1,7 +1,7 @@
 """Health checks (DESIGN section 4).
 
 ``/health/`` runs every check, ``/health/<name>/`` one of them. Each check runs in its own thread
-under one deadline (``HEALTH_CHECK_TIMEOUT``, 1.5 s by default), so a dead PostgreSQL, Redis or
+under one deadline (``HEALTH_CHECK_TIMEOUT``, 1.8 s by default), so a dead PostgreSQL, Redis or
 broker answers 503 quickly instead of hanging the request.
 """
 

@@ -298,6 +298,9 @@ def transactions_import(
                 add(p.row, column, m)
 
     with db_transaction.atomic():
+        from .services import _lock
+
+        _lock(portfolio)
         assets = AssetResolver(str(p.data.symbol or "").strip().upper() for p in parsed)
         existing_ids = set(portfolio.transactions.exclude(external_id="").values_list("external_id", flat=True))
         seen: set[str] = set()

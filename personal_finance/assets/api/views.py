@@ -53,6 +53,20 @@ class AssetViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.instance = asset_create(**serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        from django.db.models import ProtectedError
+
+        from personal_finance.contrib.exceptions import ApplicationError
+
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise ApplicationError(
+                f"{instance.symbol} is used by transactions; it cannot be deleted.",
+                errors={"symbol": ["referenced by transactions"]},
+                status_code=409,
+            ) from None
+
     @extend_schema(
         parameters=[
             OpenApiParameter("start", str, description="first date, YYYY-MM-DD"),

@@ -65,7 +65,7 @@ def test_import_prices_command(tmp_path, capsys):
     )
     call_command("import_prices", str(path), "--symbol", "abc", "--json")
     doc = json.loads(capsys.readouterr().out)
-    assert doc == {"symbol": "ABC", "asset_created": True, "rows": 2, "start": "2024-01-02", "end": "2024-01-03"}
+    assert doc == {"symbol": "ABC", "asset_created": True, "rows": 2, "refused": [], "start": "2024-01-02", "end": "2024-01-03"}
     bar = PriceBar.objects.get(asset__symbol="ABC", date=dt.date(2024, 1, 3))
     assert bar.close == D("10.75")
     assert bar.volume == 2000
@@ -80,6 +80,7 @@ def test_import_prices_command(tmp_path, capsys):
         ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,x\n", "row 1, column 'Close'"),
         ("Date,Open,High,Low\n2024-01-02,10,11,9\n", "missing column"),
         ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,10\n2024-01-02,10,11,9,10\n", "row 2, column 'Date'"),
+        ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,10\n2024-01-03,10,9,11,10\n", "2024-01-03 (ohlc_inconsistent)"),
     ],
 )
 def test_import_prices_bad_input_exit_2(tmp_path, body, fragment):

@@ -184,3 +184,18 @@ def test_assets_are_shared_reference_data(auth_client, user):
     assert auth_client.get("/api/assets/%5EGSPC/").status_code == 200
     bad = auth_client.get("/api/assets/BRK-B/prices/", {"end": "never"})
     assert bad.status_code == 400
+
+
+def test_staff_delete_of_assets(auth_client, user, portfolio):
+    user.is_staff = True
+    user.save()
+    unused = AssetFactory(symbol="GONE")
+    PriceBarFactory(asset=unused, date=dt.date(2024, 1, 2), close=D("5"))
+    from personal_finance.assets.services import price_series_refresh
+
+    price_series_refresh(asset_ids=[unused.pk])
+    assert auth_client.delete("/api/assets/GONE/").status_code == 204
+    post_tx(auth_client, portfolio, date="2024-01-02", type="buy", symbol="USED", quantity="1", price="1")
+    refused = auth_client.delete("/api/assets/USED/")
+    assert refused.status_code == 409
+    assert "used by transactions" in refused.json()["detail"]

@@ -179,13 +179,23 @@ def test_publish_price_create(sent, db, django_capture_on_commit_callbacks):
     assert doc["published"]["change_pct"] is None
 
 
-def test_import_prices_publishes_the_latest_bar(sent, db, tmp_path, django_capture_on_commit_callbacks):
+def test_import_prices_publishes_a_recent_latest_bar(sent, db, tmp_path, django_capture_on_commit_callbacks):
+    today = dt.date.today()
+    yesterday = today - dt.timedelta(days=1)
     path = tmp_path / "p.csv"
-    path.write_text("Date,Open,High,Low,Close\n2024-01-02,1,2,1,1.2\n2024-01-03,1,2,1,1.5\n")
+    path.write_text(f"Date,Open,High,Low,Close\n{yesterday},1,2,1,1.2\n{today},1,2,1,1.5\n")
     with django_capture_on_commit_callbacks(execute=True):
         run("import_prices", str(path), "--symbol", "CSVCO")
     [[update]] = sent
-    assert (update.symbol, update.price, update.ts.date()) == ("CSVCO", Decimal("1.5"), dt.date(2024, 1, 3))
+    assert (update.symbol, update.price, update.ts.date()) == ("CSVCO", Decimal("1.5"), today)
+
+
+def test_import_prices_of_old_history_publishes_nothing(sent, db, tmp_path, django_capture_on_commit_callbacks):
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Open,High,Low,Close\n2024-01-02,1,2,1,1.2\n2024-01-03,1,2,1,1.5\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        run("import_prices", str(path), "--symbol", "CSVOLD")
+    assert sent == []
 
 
 # -- broadcast ---------------------------------------------------------------------------------

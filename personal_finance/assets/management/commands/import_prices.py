@@ -2,7 +2,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 
-from personal_finance.assets.services import asset_get_or_create, normalize_symbol, price_bars_upsert
+from personal_finance.assets.services import asset_get_or_create, normalize_symbol
 from personal_finance.contrib.commands import ContractCommand
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
 from personal_finance.realtime.services import publish_price
@@ -20,6 +20,7 @@ class Command(ContractCommand):
         parser.add_argument("file", help="price CSV file")
         parser.add_argument("--symbol", required=True, help="symbol the prices belong to (created if new)")
         parser.add_argument("--currency", default="USD", help="currency of a new asset (default USD)")
+        parser.add_argument("--partial", action="store_true", help="store the good rows when some rows have errors")
         super().add_arguments(parser)
 
     def handle(self, *args, **options):
@@ -38,34 +39,32 @@ class Command(ContractCommand):
             dup = frame.index.duplicated().argmax() + 1
             self.fail(f"{path}: row {dup}, column 'Date': duplicate date {frame.index[dup - 1].date()}")
         asset, created = asset_get_or_create(symbol=symbol, currency=options["currency"].upper())
-        frame = frame.rename(columns={"Adj Close": "AdjClose"})
-        has_volume = "Volume" in frame.columns
-        has_adj = "AdjClose" in frame.columns
-        bars = [
-            {
-                "date": ts.date(),
-                "open": _dec(row.Open),
-                "high": _dec(row.High),
-                "low": _dec(row.Low),
-                "close": _dec(row.Close),
-                "adj_close": _dec(row.AdjClose) if has_adj else None,
-                "volume": int(row.Volume) if has_volume and not math.isnan(row.Volume) else None,
-            }
-            for ts, row in zip(frame.index, frame.itertuples(index=False), strict=True)
-        ]
-        written = price_bars_upsert(asset=asset, bars=bars, source="csv")
-        if bars:
-            # The latest imported bar is the symbol's newest price for the WebSocket subscribers.
-            last = max(bars, key=lambda b: b["date"])
+        from personal_finance.data_sources.base import History, normalise_bars
+        from personal_finance.data_sources.ingest import IngestRefused, ingest_history
+
+        # The same gate as every price source: the data profiler refuses rows with errors.
+        try:
+            result = ingest_history(
+                asset=asset, history=History(symbol, normalise_bars(frame), "csv"), partial=options["partial"]
+            )
+        except IngestRefused as exc:
+            if created:
+                asset.delete()
+            self.fail(f"{path}: {exc.message}")
+        written = result.rows_written
+        last_day = frame.index.max().date()
+        if last_day >= dt.date.today() - dt.timedelta(days=7):  # noqa: DTZ011 - a calendar date
+            # A recent last bar is the symbol's newest price for the WebSocket subscribers.
             publish_price(
                 symbol=symbol,
-                price=last["close"],
-                ts=dt.datetime.combine(last["date"], dt.time(0, 0), tzinfo=dt.UTC),
+                price=_dec(frame["Close"].iloc[frame.index.argmax()]),
+                ts=dt.datetime.combine(last_day, dt.time(0, 0), tzinfo=dt.UTC),
             )
         document = {
             "symbol": symbol,
             "asset_created": created,
             "rows": written,
+            "refused": result.refused,
             "start": frame.index.min().date().isoformat(),
             "end": frame.index.max().date().isoformat(),
         }
