@@ -274,6 +274,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "personal_finance.contrib.tasks.system_health_checks",
         "schedule": crontab(minute="*/5"),
     },
+    "cleanup-old-data": {
+        "task": "personal_finance.contrib.tasks.cleanup_old_data",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "backup-database": {
+        "task": "personal_finance.contrib.tasks.backup_database",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Stored tax lots and realised gains of every portfolio, after the daily prices.
+    "identify-tax-lots": {
+        "task": "personal_finance.tax.tasks.identify_tax_lots",
+        "schedule": crontab(hour=23, minute=45, day_of_week="mon-fri"),
+    },
+    "calculate-capital-gains": {
+        "task": "personal_finance.tax.tasks.calculate_capital_gains",
+        "schedule": crontab(hour=23, minute=50, day_of_week="mon-fri"),
+    },
     # Daily history after the US close, on weekdays.
     "fetch-market-data": {
         "task": "personal_finance.data_sources.tasks.fetch_market_data",
@@ -327,6 +344,11 @@ LOGGING = {
 # Health (DESIGN section 4)
 # ---------------------------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.8)
+
+# Maintenance (queue low)
+REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=90)
+BACKUP_DIR = env("BACKUP_DIR", default=str(BASE_DIR / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
 ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
 
 # ---------------------------------------------------------------------------------------------

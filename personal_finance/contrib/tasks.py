@@ -34,3 +34,26 @@ def system_health_checks(self) -> dict:
     except Exception:
         logger.exception("could not store the health report in the cache")
     return report
+
+
+@shared_task(
+    bind=True, acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=60, retry_jitter=True, max_retries=3
+)
+def cleanup_old_data(self, days: int | None = None) -> dict:
+    from .maintenance import cleanup_old_data as cleanup
+
+    return cleanup(days=days)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(ConnectionError, RuntimeError),
+    retry_backoff=300,
+    retry_jitter=True,
+    max_retries=3,
+)
+def backup_database(self) -> dict:
+    from .maintenance import backup_database as backup
+
+    return backup()

@@ -14,6 +14,7 @@ def _queue_for(task_name: str) -> str:
     [
         ("personal_finance.contrib.tasks.system_health_checks", "low"),
         ("personal_finance.contrib.tasks.cleanup_old_data", "low"),
+        ("personal_finance.contrib.tasks.backup_database", "low"),
         ("personal_finance.realtime.tasks.update_asset_prices", "high"),
         ("personal_finance.data_sources.tasks.fetch_market_data", "default"),
         ("personal_finance.analytics.tasks.calculate_portfolio_metrics", "default"),

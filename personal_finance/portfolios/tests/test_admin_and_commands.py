@@ -65,7 +65,14 @@ def test_import_prices_command(tmp_path, capsys):
     )
     call_command("import_prices", str(path), "--symbol", "abc", "--json")
     doc = json.loads(capsys.readouterr().out)
-    assert doc == {"symbol": "ABC", "asset_created": True, "rows": 2, "refused": [], "start": "2024-01-02", "end": "2024-01-03"}
+    assert doc == {
+        "symbol": "ABC",
+        "asset_created": True,
+        "rows": 2,
+        "refused": [],
+        "start": "2024-01-02",
+        "end": "2024-01-03",
+    }
     bar = PriceBar.objects.get(asset__symbol="ABC", date=dt.date(2024, 1, 3))
     assert bar.close == D("10.75")
     assert bar.volume == 2000
