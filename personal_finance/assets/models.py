@@ -9,7 +9,7 @@ from django.db.models import Q
 from personal_finance.contrib.models import TimeStampedModel
 
 SYMBOL_VALIDATOR = RegexValidator(
-    r"^[A-Z0-9^][A-Z0-9.\-=^/]{0,31}$",
+    r"^[A-Z0-9^][A-Z0-9.\-=^]{0,31}$",
     "Symbols are upper-case as the provider spells them (AAPL, BRK-B, ^GSPC, EURUSD=X).",
 )
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+from personal_finance.assets.models import SYMBOL_VALIDATOR
+
 # The asset model's symbol rule (upper case as the provider spells it): AAPL, BRK-B, ^GSPC, EURUSD=X.
-SYMBOL_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^/]{0,31}$")
+SYMBOL_RE = SYMBOL_VALIDATOR.regex  # one definition of a symbol
 
 # Characters a symbol may hold that a group name may not. "_" never occurs in a valid symbol, so
 # "_" plus one letter is an unambiguous escape and the mapping is one-to-one.
@@ -30,7 +32,7 @@ def normalize_symbol(value: object) -> str:
     if not SYMBOL_RE.match(symbol):
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise InvalidSymbol(
-            f"invalid symbol {shown!r}: 1 to 32 characters, letters, digits and . - = ^ / (e.g. AAPL, BRK-B, ^GSPC)"
+            f"invalid symbol {shown!r}: 1 to 32 characters, letters, digits and . - = ^ (e.g. AAPL, BRK-B, ^GSPC)"
         )
     return symbol
 

@@ -37,7 +37,7 @@ def sent(monkeypatch):
         ("^GSPC", "quotes._CGSPC"),
         ("EURUSD=X", "quotes.EURUSD_EX"),
         ("SAP.DE", "quotes.SAP.DE"),
-        ("BTC/USD", "quotes.BTC_SUSD"),
+        ("BTC-USD", "quotes.BTC-USD"),
     ],
 )
 def test_quote_groups_are_valid_channel_names(symbol, group):
@@ -48,7 +48,7 @@ def test_quote_groups_are_valid_channel_names(symbol, group):
 
 
 def test_quote_groups_are_unique_and_short():
-    symbols = ["^A", "_CA", "A=", "A_E", "A/", "A^", "AE", "A.E", "A-E", "A=X", "A^X", "A/X"]
+    symbols = ["^A", "_CA", "A=", "A_E", "A^", "AE", "A.E", "A-E", "A=X", "A^X"]
     valid = []
     for s in symbols:
         try:
