@@ -213,7 +213,9 @@ def performance(
     )
     mdays, mamounts = mwr_flows(v, i0, i1)
     mwr = xirr(mdays.astype("datetime64[D]"), mamounts) if mdays.size >= 2 else float("nan")
-    h = holding_returns(v, i0, i1)
+    h = holding_returns(
+        v, i0, i1, np.array([a.currency != data.portfolio.base_currency for a in data.assets], dtype=bool)
+    )
     holdings = []
     for a, asset in enumerate(data.assets):
         active = (v.holding_value[i0 + 1 : i1 + 1, a] != 0).any() or (v.holding_flows[i0 + 1 : i1 + 1, a] != 0).any()
@@ -295,7 +297,7 @@ def risk(
     metrics = m.json_safe(m.compute_metrics(returns, bench, rf=rf)) if r.size >= 2 else {}
     table = m.monthly_returns_table(returns) if r.size else pd.DataFrame()
     iso = [d.date().isoformat() for d in dates]
-    daily = holding_returns(v, i0, i1)["daily"]
+    daily = holding_returns(v, i0, i1, np.zeros(len(data.assets), dtype=bool))["daily"]
     holdings = []
     for a, asset in enumerate(data.assets):
         held = v.holding_value[i0 + 1 : i1 + 1, a] != 0

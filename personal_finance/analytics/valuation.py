@@ -123,15 +123,23 @@ def daily_returns(value: np.ndarray, flows: np.ndarray, pre: np.ndarray | None =
         return twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
     pre = np.where(np.isnan(pre), prev, pre)
     inflow = np.maximum(flows, 0.0)
-    outflow = -np.minimum(flows, 0.0)
-    scale = np.abs(prev) + np.abs(flows) + np.abs(value)
-    tol = 1e-9 * scale
+    outflow = np.maximum(-flows, 0.0)
+    tol = np.abs(prev)
+    tol += np.abs(flows)
+    tol *= 1e-9
     first = np.ones_like(value)
-    np.divide(pre, prev, out=first, where=prev > tol)
+    held = prev > tol
+    np.divide(pre, prev, out=first, where=held)
     base = pre + inflow
-    r = np.zeros_like(value)
-    np.divide(value + outflow, base, out=r, where=base > tol)
-    r = np.where(base > tol, first * r - 1.0, np.where(prev > tol, first - 1.0, 0.0))
+    invested = base > tol
+    r = value + outflow
+    np.divide(r, base, out=r, where=invested)
+    r *= first
+    r -= 1.0
+    # Nothing invested at the end of the day: the first sub-period alone (a sale of everything at
+    # the open is impossible here, so this is 0 unless the previous value moved to the trade price).
+    idle = ~invested
+    r[idle] = np.where(held[idle], first[idle] - 1.0, 0.0)
     return r
 
 
@@ -342,13 +350,24 @@ def chain(returns: np.ndarray) -> float:
     return float(np.prod(1.0 + returns) - 1.0) if returns.size else 0.0
 
 
-def holding_returns(v: Valuation, i0: int, i1: int) -> dict[str, np.ndarray]:
-    """Per-holding TWR in base and local currency, P&L and contribution over (i0, i1]."""
+def holding_returns(v: Valuation, i0: int, i1: int, foreign: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-holding TWR in base and local currency, P&L and contribution over (i0, i1].
+
+    ``foreign`` marks the holdings quoted in another currency than the base; only those need a
+    second, local-currency return series (the others' local return is the base return)."""
     hv, hf = v.holding_value, v.holding_flows
     rb = daily_returns(hv, hf, v.holding_pre)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fx_ratio = np.where(hv != 0, v.holding_value_local / np.where(hv != 0, hv, 1.0), np.nan)
-    rl = daily_returns(v.holding_value_local, v.holding_flows_local, v.holding_pre * _ffill_rows(fx_ratio))
+    rl = rb.copy()
+    cols = np.flatnonzero(foreign) if foreign is not None else np.arange(hv.shape[1])
+    if cols.size:
+        hvf = hv[:, cols]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fx_ratio = np.where(hvf != 0, v.holding_value_local[:, cols] / np.where(hvf != 0, hvf, 1.0), np.nan)
+        rl[:, cols] = daily_returns(
+            v.holding_value_local[:, cols],
+            v.holding_flows_local[:, cols],
+            v.holding_pre[:, cols] * _ffill_rows(fx_ratio),
+        )
     sl = slice(i0 + 1, i1 + 1)
     twr = np.prod(1.0 + rb[sl], axis=0) - 1.0
     twr_local = np.prod(1.0 + rl[sl], axis=0) - 1.0
