@@ -52,6 +52,11 @@ def measure(portfolio_id: int, repeat: int) -> None:
     client = APIClient()
     client.force_authenticate(portfolio.owner)
     path = f"/api/portfolios/{portfolio.pk}/performance/"
+    # Process warm-up, not part of the measure: the first request of a process imports the URLconf
+    # (every app's views: pandas, numpy, reportlab, ...). A cheap unrelated route pays it.
+    started = time.perf_counter()
+    client.get(f"/api/portfolios/{portfolio.pk}/")
+    warmup = time.perf_counter() - started
     base_rss = rss_mib()
     colds = []
     for _ in range(3):
