@@ -1,9 +1,13 @@
 """WebSocket consumers of DESIGN 8: ``/ws/prices/`` and ``/ws/portfolios/{id}/``.
 
-Each connection has a small outbox drained by its own writer task, so the channel-layer events
-of a connection are handled at once whatever the speed of its client: a slow client only makes
-its own outbox conflate (the newest price of a symbol replaces an unsent older one, so the
-outbox never holds more than one entry per symbol) and never delays other connections.
+Each connection has a small outbox drained by its own writer task, so the events of a connection
+are handled at once whatever the speed of its client: a slow client only makes its own outbox
+conflate (the newest price of a symbol replaces an unsent older one, so the outbox never holds
+more than one entry per symbol) and never delays other connections.
+
+Price connections have no channel of their own: the process's price hub (``hub.py``) is the one
+member of each followed symbol's group and appends each price, serialised once, to the outbox of
+every local subscriber. Portfolio streams keep a channel and their ``portfolio.<id>`` group.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .background import ensure_background
-from .groups import InvalidSymbol, normalize_symbol, portfolio_group, quote_group
+from .groups import InvalidSymbol, normalize_symbol, portfolio_group
+from .hub import get_hub
 from .tracker import conf, tracker
 
 logger = logging.getLogger("channels.consumer")
@@ -27,6 +32,8 @@ auth_logger = logging.getLogger("personal_finance.auth")
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+
+_connection_ids = itertools.count(1)
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):
@@ -56,6 +63,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.serial = itertools.count()
         self.wake = asyncio.Event()
         self.last_drop_log = 0.0
+        self.name = getattr(self, "channel_name", None) or f"conn-{next(_connection_ids)}"
         await self.accept()
         self.writer = asyncio.get_running_loop().create_task(self.write_loop())
         tracker.connect(self.kind)
@@ -100,21 +108,24 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         if now - self.last_drop_log >= 10:
             self.last_drop_log = now
-            logger.warning("slow client %s: " + message, self.channel_name, *args)
+            logger.warning("slow client %s: " + message, self.name, *args)
 
     async def write_loop(self) -> None:
+        outbox, wake, counters = self.outbox, self.wake, tracker.counters
         try:
             while True:
-                await self.wake.wait()
-                self.wake.clear()
-                while self.outbox:
-                    _, text = self.outbox.popitem(last=False)
+                await wake.wait()
+                wake.clear()
+                sent = 0
+                while outbox:
+                    _, text = outbox.popitem(last=False)
                     await self.send(text_data=text)
-                    tracker.count("messages_out")
+                    sent += 1
+                counters["messages_out"] += sent
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away mid-send; disconnect() cleans up
-            logger.debug("writer of %s stopped", self.channel_name, exc_info=True)
+            logger.debug("writer of %s stopped", self.name, exc_info=True)
 
     def send_message(self, content: dict) -> None:
         self.enqueue(json.dumps(content))
@@ -161,18 +172,23 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
 
 class PriceConsumer(StreamConsumer):
-    """``/ws/prices/``: subscribe and unsubscribe to symbols; one group per symbol."""
+    """``/ws/prices/``: subscribe and unsubscribe to symbols. The process's price hub is the
+    member of each symbol's group (``quotes.<SYMBOL>``) and fills this connection's outbox."""
 
     kind = "prices"
+    # No channel per connection (channels skips the layer for an alias it does not know): prices
+    # arrive through the hub, and a connection takes no other channel-layer events.
+    channel_layer_alias = None
 
     async def joined(self):
         self.symbols: set[str] = set()
+        self.hub = get_hub()
 
     async def left(self):
-        for symbol in self.symbols:
-            await self.channel_layer.group_discard(quote_group(symbol), self.channel_name)
-        tracker.unsubscribe(self.symbols)
-        self.symbols = set()
+        symbols, self.symbols = self.symbols, set()
+        tracker.unsubscribe(symbols)
+        if self.hub is not None and symbols:
+            await self.hub.unsubscribe(self, symbols)
 
     async def receive_json(self, content, **kwargs):
         action = content.get("action")
@@ -219,22 +235,19 @@ class PriceConsumer(StreamConsumer):
         if unknown:
             self.error(f"unknown symbol(s): {', '.join(unknown)}")
             return
-        for symbol in new:
-            await self.channel_layer.group_add(quote_group(symbol), self.channel_name)
         self.symbols.update(new)
         tracker.subscribe(new)
+        if self.hub is not None and new:
+            await self.hub.subscribe(self, new)
         self.send_message({"type": "subscribed", "symbols": symbols})
 
     async def unsubscribe(self, symbols: list[str]) -> None:
         gone = [s for s in symbols if s in self.symbols]
-        for symbol in gone:
-            await self.channel_layer.group_discard(quote_group(symbol), self.channel_name)
         self.symbols.difference_update(gone)
+        if self.hub is not None and gone:
+            await self.hub.unsubscribe(self, gone)
         tracker.unsubscribe(gone)
         self.send_message({"type": "unsubscribed", "symbols": symbols})
-
-    async def price_update(self, event):
-        self.enqueue(event["text"], key=event["symbol"])
 
 
 class PortfolioConsumer(StreamConsumer):
