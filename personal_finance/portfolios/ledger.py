@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 ZERO = Decimal(0)
 
@@ -29,9 +30,11 @@ CASH_SIGN = {
 EXTERNAL_FLOW_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out")
 
 
-@dataclass(slots=True)
-class LedgerRow:
-    """One transaction as the ledger needs it. ``ref`` identifies it in errors (id or CSV row)."""
+class LedgerRow(NamedTuple):
+    """One transaction as the ledger needs it. ``ref`` identifies it in errors (id or CSV row).
+
+    A plain tuple in this field order works as well (``replay`` unpacks positionally), so a
+    selector can hand over database rows without building an object per row."""
 
     type: str
     asset_id: int | None
@@ -91,49 +94,48 @@ def replay(rows: Iterable[LedgerRow], state: LedgerState | None = None) -> Ledge
     state = state or LedgerState()
     positions = state.positions
     for row in rows:
-        t = row.type
-        fx = row.fx_rate
-        if row.asset_id is not None:
-            pos = positions.get(row.asset_id)
+        t, asset_id, quantity, price, fees, amount, fx, trade_date, _ref = row
+        if asset_id is not None:
+            pos = positions.get(asset_id)
             if pos is None:
-                pos = positions[row.asset_id] = Position(row.asset_id, first_date=row.trade_date)
+                pos = positions[asset_id] = Position(asset_id, first_date=trade_date)
         else:
             pos = None
         sign = CASH_SIGN[t]
         if sign:
-            state.cash += sign * row.amount * fx
+            state.cash += sign * amount * fx
         if t == "buy":
-            pos.quantity += row.quantity
-            pos.cost_basis += row.amount * fx
-            pos.fees += row.fees * fx
+            pos.quantity += quantity
+            pos.cost_basis += amount * fx
+            pos.fees += fees * fx
         elif t in ("sell", "transfer_out"):
-            if row.quantity > pos.quantity:
-                raise OversellError(row, pos.quantity)
-            removed = pos.cost_basis * row.quantity / pos.quantity if pos.quantity else ZERO
-            pos.quantity -= row.quantity
+            if quantity > pos.quantity:
+                raise OversellError(LedgerRow._make(row), pos.quantity)
+            removed = pos.cost_basis * quantity / pos.quantity if pos.quantity else ZERO
+            pos.quantity -= quantity
             pos.cost_basis = ZERO if pos.quantity == 0 else pos.cost_basis - removed
             if t == "sell":
-                pos.realized_gain += row.amount * fx - removed
-                pos.fees += row.fees * fx
+                pos.realized_gain += amount * fx - removed
+                pos.fees += fees * fx
             else:
-                state.net_contributions -= row.quantity * (row.price or ZERO) * fx
+                state.net_contributions -= quantity * (price or ZERO) * fx
         elif t == "transfer_in":
-            value = row.quantity * (row.price or ZERO) * fx
-            pos.quantity += row.quantity
+            value = quantity * (price or ZERO) * fx
+            pos.quantity += quantity
             pos.cost_basis += value
             state.net_contributions += value
         elif t == "split":
-            pos.quantity *= row.quantity
+            pos.quantity *= quantity
         elif t == "dividend":
-            pos.dividends += row.amount * fx
+            pos.dividends += amount * fx
         elif t == "interest":
-            state.interest += row.amount * fx
+            state.interest += amount * fx
         elif t == "fee":
-            state.fees += row.amount * fx
+            state.fees += amount * fx
             if pos is not None:
-                pos.fees += row.amount * fx
+                pos.fees += amount * fx
         elif t == "deposit":
-            state.net_contributions += row.amount * fx
+            state.net_contributions += amount * fx
         elif t == "withdrawal":
-            state.net_contributions -= row.amount * fx
+            state.net_contributions -= amount * fx
     return state

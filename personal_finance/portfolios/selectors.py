@@ -11,10 +11,10 @@ from django.utils import timezone
 from personal_finance.assets.selectors import assets_with_last_price, fx_rates_to
 from personal_finance.contrib.services import OwnerScopedService
 
-from .ledger import ZERO, LedgerRow, replay
+from .ledger import ZERO, replay
 from .models import Portfolio, Transaction
 
-LEDGER_FIELDS = ("id", "type", "asset_id", "quantity", "price", "fees", "amount", "fx_rate", "trade_date")
+LEDGER_FIELDS = ("type", "asset_id", "quantity", "price", "fees", "amount", "fx_rate", "trade_date", "id")
 CENT = Decimal("0.01")
 
 
@@ -40,26 +40,12 @@ def transaction_list(*, portfolio: Portfolio) -> QuerySet[Transaction]:
     return portfolio.transactions.select_related("asset").order_by("trade_date", "id")
 
 
-def ledger_rows(*, portfolio: Portfolio, until: dt.date | None = None) -> list[LedgerRow]:
+def ledger_rows(*, portfolio: Portfolio, until: dt.date | None = None) -> list[tuple]:
+    """The portfolio's transactions as ``LedgerRow``-ordered tuples (no object per row)."""
     qs = Transaction.objects.filter(portfolio=portfolio)
     if until is not None:
         qs = qs.filter(trade_date__lte=until)
-    return [
-        LedgerRow(
-            type=t,
-            asset_id=asset_id,
-            quantity=quantity,
-            price=price,
-            fees=fees,
-            amount=amount,
-            fx_rate=fx_rate,
-            trade_date=trade_date,
-            ref=pk,
-        )
-        for pk, t, asset_id, quantity, price, fees, amount, fx_rate, trade_date in qs.order_by(
-            "trade_date", "id"
-        ).values_list(*LEDGER_FIELDS)
-    ]
+    return list(qs.order_by("trade_date", "id").values_list(*LEDGER_FIELDS))
 
 
 def _q(value: Decimal | None, places: Decimal = CENT) -> str | None:
