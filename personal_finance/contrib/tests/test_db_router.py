@@ -1,8 +1,10 @@
 from personal_finance.contrib.db_router import ReplicaRouter, analytics_reads, read_alias
 
 
-def test_only_analytics_reads_go_to_the_replica(settings):
-    settings.DATABASES = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+def test_only_analytics_reads_go_to_the_replica(monkeypatch):
+    from django.conf import settings
+
+    monkeypatch.setitem(settings.DATABASES, "replica", dict(settings.DATABASES["default"]))
     router = ReplicaRouter()
     assert router.db_for_read(None) == "default"
     with analytics_reads() as alias:
