@@ -91,8 +91,115 @@ def setup(n_symbols: int) -> tuple[str, list[str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Clients: one process per slice of the connections
+# Clients: a minimal WebSocket client (asyncio protocol, RFC 6455 framing, no extensions), so the
+# measurement is bounded by the server and not by client-side parsing. One process per slice of
+# the connections. A price frame is not JSON-decoded: its "price" value is cut out of the text.
 # ---------------------------------------------------------------------------------------------
+HANDSHAKE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # any base64 of 16 bytes
+PRICE_PREFIX = b'{"type": "price"'
+PRICE_KEY = b'"price": "'
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A client frame: FIN, masked with a zero key (legal; XOR with zero leaves the payload)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+    return head + b"\0\0\0\0" + payload
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sym: list[int] = []
+        self.seq: list[int] = []
+        self.t: list[float] = []
+        self.other = 0
+        self.errors: list[str] = []
+        self.connected = 0
+
+
+class WSClient(asyncio.Protocol):
+    def __init__(self, request: bytes, symbol_index: int, symbol: str, rec: Recorder, ready, done: asyncio.Future):
+        self.request = request
+        self.symbol_index = symbol_index
+        self.subscribe = client_frame(1, json.dumps({"action": "subscribe", "symbols": [symbol]}).encode())
+        self.rec = rec
+        self.ready = ready
+        self.done = done  # resolved when subscribed (or failed)
+        self.buf = b""
+        self.open = False
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError(f"closed before subscribing: {exc}"))
+        elif self.open:
+            self.rec.errors.append(f"connection lost: {exc}")
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.buf + data if self.buf else data
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buf = buf
+                return
+            if b" 101 " not in buf[: buf.find(b"\r\n")]:
+                self.done.set_exception(ConnectionError(buf[:80].decode(errors="replace")))
+                self.transport.close()
+                return
+            self.open = True
+            buf = buf[end + 4 :]
+            self.transport.write(self.subscribe)
+        rec, pos, n = self.rec, 0, len(buf)
+        while n - pos >= 2:
+            opcode = buf[pos] & 0x0F
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if n - pos < head + length:
+                break
+            payload = buf[pos + head : pos + head + length]
+            pos += head + length
+            if opcode == 1:
+                if payload.startswith(PRICE_PREFIX):
+                    i = payload.find(PRICE_KEY, 16) + len(PRICE_KEY)
+                    price = float(payload[i : payload.find(b'"', i)])
+                    rec.sym.append(self.symbol_index)
+                    rec.seq.append(round((price - BASE_PRICE) * 1000))
+                    rec.t.append(now)
+                elif not self.done.done() and payload.startswith(b'{"type": "subscribed"'):
+                    rec.connected += 1
+                    with self.ready.get_lock():
+                        self.ready.value += 1
+                    self.done.set_result(True)
+                else:
+                    rec.other += 1
+                    if not self.done.done():
+                        self.done.set_exception(RuntimeError(f"subscribe failed: {payload[:120]!r}"))
+            elif opcode == 9:  # ping: answer, or the server closes the connection
+                self.transport.write(client_frame(10, payload))
+            elif opcode == 8:
+                rec.errors.append(f"closed by the server: {payload[:60]!r}")
+                self.transport.close()
+        self.buf = buf[pos:]
+
+
 def client_process(port, token, assignments, ready, start_evt, stop_evt, results, max_connect) -> None:
     raise_fd_limit(65536)
     try:
@@ -105,59 +212,45 @@ def client_process(port, token, assignments, ready, start_evt, stop_evt, results
 
 
 async def run_clients(port, token, assignments, ready, stop_evt, max_connect):
-    from websockets.asyncio.client import connect
-
-    uri = f"ws://127.0.0.1:{port}/ws/prices/?token={token}"
-    origin = f"http://127.0.0.1:{port}"
+    loop = asyncio.get_running_loop()
+    request = (
+        f"GET /ws/prices/?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: http://127.0.0.1:{port}\r\n\r\n"
+    ).encode()
+    rec = Recorder()
     gate = asyncio.Semaphore(max_connect)
-    sym_idx: list[int] = []
-    seqs: list[int] = []
-    times: list[float] = []
-    errors: list[str] = []
-    other = 0
-    connected = 0
+    transports = []
 
     async def client(symbol_index: int, symbol: str):
-        nonlocal other, connected
         try:
             async with gate:
-                ws = await connect(uri, origin=origin, compression=None, open_timeout=60, max_queue=1024)
-                await ws.send(json.dumps({"action": "subscribe", "symbols": [symbol]}))
-                reply = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                if reply.get("type") != "subscribed":
-                    raise RuntimeError(f"subscribe failed: {reply}")
-            connected += 1
-            with ready.get_lock():
-                ready.value += 1
-            async for raw in ws:
-                now = time.time()
-                msg = json.loads(raw)
-                if msg.get("type") != "price":
-                    other += 1
-                    continue
-                sym_idx.append(symbol_index)
-                seqs.append(round((float(msg["price"]) - BASE_PRICE) * 1000))
-                times.append(now)
+                done = loop.create_future()
+                transport, _ = await loop.create_connection(
+                    lambda: WSClient(request, symbol_index, symbol, rec, ready, done), "127.0.0.1", port
+                )
+                transports.append(transport)
+                await asyncio.wait_for(done, 60)
         except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            rec.errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
     tasks = [asyncio.create_task(client(i, s)) for i, s in assignments]
     while not stop_evt.is_set():
         await asyncio.sleep(0.2)
-    for task in tasks:
-        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    for transport in transports:
+        transport.close()
     import psutil
 
     cpu = psutil.Process().cpu_times()
     return {
-        "sym": np.array(sym_idx, dtype=np.int32),
-        "seq": np.array(seqs, dtype=np.int32),
-        "t": np.array(times, dtype=np.float64),
-        "errors": errors[:20],
-        "n_errors": len(errors),
-        "other": other,
-        "connected": connected,
+        "sym": np.array(rec.sym, dtype=np.int32),
+        "seq": np.array(rec.seq, dtype=np.int32),
+        "t": np.array(rec.t, dtype=np.float64),
+        "errors": rec.errors[:20],
+        "n_errors": len(rec.errors),
+        "other": rec.other,
+        "connected": rec.connected,
         "cpu_s": cpu.user + cpu.system,
     }
 
@@ -206,6 +299,7 @@ class Sampler:
         self.procs = {k: [psutil.Process(p) for p in v] for k, v in pids.items()}
         self.cpu: dict[str, list[float]] = {k: [] for k in pids}
         self.rss: dict[str, list[float]] = {k: [] for k in pids}
+        self.per_process: dict[str, list[float]] = {}
         for procs in self.procs.values():
             for p in procs:
                 p.cpu_percent(None)
@@ -221,10 +315,12 @@ class Sampler:
     def sample(self) -> None:
         for key, procs in self.procs.items():
             cpu = rss = 0.0
-            for p in self._all(procs):
+            for p in self._all(procs) if key == "server" else procs:  # uvicorn workers are children
                 try:
-                    cpu += p.cpu_percent(None)
+                    c = p.cpu_percent(None)
+                    cpu += c
                     rss += p.memory_info().rss
+                    self.per_process.setdefault(f"{key}:{p.pid}", []).append(c)
                 except Exception:
                     pass
             self.cpu[key].append(cpu)
@@ -239,6 +335,10 @@ class Sampler:
                 "cpu_max_pct": round(float(np.max(cpu)), 1),
                 "rss_max_mb": round(float(np.max(self.rss[key] or [0.0])), 1),
             }
+        # per process (uvicorn workers, client processes): mean CPU % over the samples it was alive
+        out["per_process_cpu_mean_pct"] = {
+            k: round(float(np.mean(v[1:] or v)), 1) for k, v in self.per_process.items() if len(v) > 1
+        }
         return out
 
 
@@ -271,7 +371,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--client-procs", type=int, default=2, help="processes running the clients")
+    parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
+    parser.add_argument("--client-procs", type=int, default=1, help="processes running the clients")
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries")
     parser.add_argument("--timeout", type=float, default=600.0, help="hard bound on the whole run")
     parser.add_argument("--json", action="store_true")
@@ -293,6 +394,7 @@ def main() -> None:
     if args.server == "uvicorn":
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--no-access-log", "--log-level", "warning", "--ws-max-queue", "256"]
+        cmd += ["--ws", args.ws, "--ws-per-message-deflate", "false"]
         if args.workers > 1:
             cmd += ["--workers", str(args.workers)]
     else:
@@ -339,7 +441,12 @@ def main() -> None:
 
         redis = redis_pid(settings.REDIS_URL)
         sampler = Sampler(
-            {"server": [server.pid], "redis": [redis] if redis else [], "clients": [p.pid for p in procs]}
+            {
+                "server": [server.pid],
+                "redis": [redis] if redis else [],
+                "clients": [p.pid for p in procs],
+                "publisher": [os.getpid()],  # this process: the publisher and the sampler
+            }
         )
         started = time.monotonic()
         sent_at, late = asyncio.run(sample_during(sampler, publish(symbols, args.rate, args.seconds)))
@@ -350,6 +457,7 @@ def main() -> None:
         for p in procs:
             p.join(timeout=10)
 
+        after = status()  # the servers' counters: conflated / dropped messages, layer drops
         sym = np.concatenate([r["sym"] for r in parts])
         seq = np.concatenate([r["seq"] for r in parts])
         t = np.concatenate([r["t"] for r in parts])
@@ -366,7 +474,8 @@ def main() -> None:
             "symbols": args.symbols,
             "rate_per_symbol": args.rate,
             "seconds": args.seconds,
-            "server": f"{args.server} x{args.workers}" if args.server == "uvicorn" else "daphne",
+            "server": f"{args.server} x{args.workers} ({args.ws})" if args.server == "uvicorn" else "daphne",
+            "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
             "published": published,
             "publish_s": round(publish_s, 1),
             "publisher_late_slots": late,
@@ -379,6 +488,7 @@ def main() -> None:
                 "connections": server_status["connections"].get("total"),
                 "subscriptions": server_status["subscriptions"],
             },
+            "server_counters": after["counters"],
             "resources": sampler.summary(),
             "client_cpu_s": round(sum(r["cpu_s"] for r in parts), 1),
             "client_errors": sum(r["n_errors"] for r in parts),

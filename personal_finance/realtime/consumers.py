@@ -17,7 +17,7 @@ import itertools
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -58,13 +58,15 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.tokens = self.rate
         self.tokens_at = time.monotonic()
         self.limited_notice_at = 0.0
-        self.outbox: OrderedDict = OrderedDict()
+        self.outbox: deque[list] = deque()  # [key, text] entries, oldest first
+        self.latest: dict = {}  # key -> its newest unsent entry (the one a newer value replaces)
         self.outbox_limit = int(conf("OUTBOX_SIZE"))
-        self.serial = itertools.count()
+        self.blocked = False  # the writer waits for the client to read (socket backed up)
         self.wake = asyncio.Event()
         self.last_drop_log = 0.0
         self.name = getattr(self, "channel_name", None) or f"conn-{next(_connection_ids)}"
         await self.accept()
+        self.raw_send = _innermost_send(self.base_send)
         self.writer = asyncio.get_running_loop().create_task(self.write_loop())
         tracker.connect(self.kind)
         self.registered = True
@@ -90,18 +92,29 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     # -- outgoing -----------------------------------------------------------------------------
     def enqueue(self, text: str, key=None) -> None:
-        """Queue one message. With a ``key`` (a symbol, a portfolio) an unsent older message of the
-        same key is replaced in place: a slow client gets the newest values, not a backlog."""
-        if key is not None and key in self.outbox:
-            self.outbox[key] = text
-            tracker.count("conflated")
-            self.log_drop("conflated an unsent update for %s", key)
-        else:
-            if len(self.outbox) >= self.outbox_limit:
-                self.outbox.popitem(last=False)
-                tracker.count("dropped")
-                self.log_drop("outbox full (%d): dropped the oldest message", self.outbox_limit)
-            self.outbox[key if key is not None else ("control", next(self.serial))] = text
+        """Queue one message (never waits). With a ``key`` (a symbol, a portfolio), while the
+        client is slow (the writer is blocked on a backed-up socket) a newer message replaces the
+        unsent older one of the same key in place: a slow client gets the newest values, not a
+        backlog. A client that keeps up gets every message, in order, even when several arrive
+        in one burst. ``OUTBOX_SIZE`` bounds the outbox anyway (the oldest entry is dropped)."""
+        if key is not None and self.blocked:
+            entry = self.latest.get(key)
+            if entry is not None:
+                entry[1] = text
+                tracker.counters["conflated"] += 1
+                self.log_drop("conflated an unsent update for %s", key)
+                return
+        outbox = self.outbox
+        if len(outbox) >= self.outbox_limit:
+            old = outbox.popleft()
+            if old[0] is not None and self.latest.get(old[0]) is old:
+                del self.latest[old[0]]
+            tracker.counters["dropped"] += 1
+            self.log_drop("outbox full (%d): dropped the oldest message", self.outbox_limit)
+        entry = [key, text]
+        outbox.append(entry)
+        if key is not None:
+            self.latest[key] = entry
         self.wake.set()
 
     def log_drop(self, message: str, *args) -> None:
@@ -111,21 +124,35 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("slow client %s: " + message, self.name, *args)
 
     async def write_loop(self) -> None:
-        outbox, wake, counters = self.outbox, self.wake, tracker.counters
+        outbox, latest, wake, counters = self.outbox, self.latest, self.wake, tracker.counters
         try:
             while True:
                 await wake.wait()
                 wake.clear()
                 sent = 0
                 while outbox:
-                    _, text = outbox.popitem(last=False)
-                    await self.send(text_data=text)
+                    entry = outbox.popleft()
+                    key = entry[0]
+                    if key is not None and latest.get(key) is entry:
+                        del latest[key]
+                    # A send that completes at once never suspends; one that waits means the
+                    # client does not read fast enough: newer values then conflate (enqueue).
+                    self.blocked = True
+                    await self.send(text_data=entry[1])
+                    self.blocked = False
                     sent += 1
                 counters["messages_out"] += sent
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away mid-send; disconnect() cleans up
             logger.debug("writer of %s stopped", self.name, exc_info=True)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Text frames go straight to the server's send (see ``_innermost_send``)."""
+        if text_data is not None and not close:
+            await self.raw_send({"type": "websocket.send", "text": text_data})
+        else:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     def send_message(self, content: dict) -> None:
         self.enqueue(json.dumps(content))
@@ -280,6 +307,17 @@ class PortfolioConsumer(StreamConsumer):
 
     async def portfolio_update(self, event):
         self.enqueue(event["text"], key=("portfolio", event["id"]))
+
+
+def _innermost_send(send):
+    """The server's ``send`` under channels' session middleware. Its wrapper only acts on HTTP
+    responses (saving the session, setting the cookie); on every ``websocket.send`` it still reads
+    the lazy session object, a measurable cost per delivered price, so the writer skips it."""
+    from channels.sessions import InstanceSessionWrapper
+
+    while isinstance(getattr(send, "__self__", None), InstanceSessionWrapper):
+        send = send.__self__.real_send
+    return send
 
 
 def _unknown_symbols(symbols: list[str]) -> list[str]:
