@@ -47,7 +47,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers wait
+            # up to the timeout instead of failing at once with "database is locked" (a deferred
+            # transaction that read first cannot upgrade its lock while another writer holds it).
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -403,7 +406,11 @@ if REDIS_URL:
             "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=10000),
         }
     ]
-    if env("CHANNEL_LAYER_BACKEND", default="core") == "pubsub":
+    # Full mode defaults to the pub/sub layer: a group message is published once and each server
+    # process's price hub receives it once (personal_finance/realtime/hub.py). RedisChannelLayer
+    # ("core") pops a process's messages one Redis round trip at a time and cannot feed a hub at
+    # 1,000 prices/s (docs/benchmarks.md, Realtime); it stays available as CHANNEL_LAYER_BACKEND=core.
+    if env("CHANNEL_LAYER_BACKEND", default="pubsub") == "pubsub":
         # Pub/sub fan-out with bounded per-channel buffers (personal_finance/realtime/layers.py).
         CHANNEL_LAYERS["default"]["BACKEND"] = "personal_finance.realtime.layers.BoundedPubSubChannelLayer"
         CHANNEL_LAYERS["default"]["CONFIG"] = {
