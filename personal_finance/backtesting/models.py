@@ -131,7 +131,7 @@ class Sweep(BacktestSettings):
     ascending = models.BooleanField(default=False, help_text="smaller metric ranks first")
     combos = models.JSONField(default=list, help_text="the valid combinations, in grid order")
     n_combinations = models.PositiveIntegerField(default=0)
-    skipped = models.JSONField(default=list, help_text="invalid combinations and why")
+    skipped = models.JSONField(default=list, blank=True, help_text="invalid combinations and why")
     chunk_size = models.PositiveIntegerField(default=50)
     chunks_total = models.PositiveIntegerField(default=0)
     gather_queue = models.CharField(max_length=40, blank=True, default="")

@@ -75,6 +75,17 @@ def test_limit_and_defaults(auth_client, goog_stored, post):
     assert "table" not in listing["results"][0]
 
 
+def test_grid_without_invalid_combinations_is_accepted(auth_client, goog_stored, post):
+    # Found by fuzzing: a grid whose combinations were all valid answered 400
+    # {"skipped": ["This field cannot be blank."]}, a field the request does not have.
+    response = post({**BODY, "grid": {"fast": [5, 10], "slow": [30]}})
+    assert response.status_code == 202, response.json()
+    doc = auth_client.get(f"{URL}{response.json()['id']}/").json()
+    assert doc["status"] == "done"
+    assert doc["n_combinations"] == 2
+    assert doc["skipped"] == []
+
+
 @pytest.mark.parametrize(
     ("change", "path", "text"),
     [
