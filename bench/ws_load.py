@@ -383,6 +383,7 @@ def main() -> None:
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
+    parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto: uvloop when installed)")
     parser.add_argument("--client-procs", type=int, default=1, help="processes running the clients")
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries")
     parser.add_argument("--timeout", type=float, default=600.0, help="hard bound on the whole run")
@@ -405,7 +406,7 @@ def main() -> None:
     if args.server == "uvicorn":
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--no-access-log", "--log-level", "warning", "--ws-max-queue", "256"]
-        cmd += ["--ws", args.ws, "--ws-per-message-deflate", "false"]
+        cmd += ["--ws", args.ws, "--ws-per-message-deflate", "false", "--loop", args.loop]
         if args.workers > 1:
             cmd += ["--workers", str(args.workers)]
     else:
@@ -485,7 +486,9 @@ def main() -> None:
             "symbols": args.symbols,
             "rate_per_symbol": args.rate,
             "seconds": args.seconds,
-            "server": f"{args.server} x{args.workers} ({args.ws})" if args.server == "uvicorn" else "daphne",
+            "server": f"{args.server} x{args.workers} ({args.ws}, loop {args.loop})"
+            if args.server == "uvicorn"
+            else "daphne",
             "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
             "published": published,
             "publish_s": round(publish_s, 1),
