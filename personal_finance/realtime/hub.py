@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 
 from channels.layers import get_channel_layer
@@ -45,9 +44,9 @@ class PriceHub:
         self.subscribers: dict[str, dict] = {}  # symbol -> {connection: None} (an ordered set)
         self.joined: set[str] = set()  # groups this hub's channel is a member of
         self.channel: str | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task | None = None  # the receive loop
+        self.refresher: asyncio.Task | None = None
         self.lock = asyncio.Lock()
-        self.refreshed = time.monotonic()
 
     # -- membership -------------------------------------------------------------------------
     async def subscribe(self, connection, symbols) -> None:
@@ -70,7 +69,9 @@ class PriceHub:
         async with self.lock:
             if self.subscribers and self.channel is None:
                 self.channel = await self.layer.new_channel()
-                self.task = asyncio.get_running_loop().create_task(self._run(self.channel))
+                loop = asyncio.get_running_loop()
+                self.task = loop.create_task(self._run(self.channel))
+                self.refresher = loop.create_task(self._keep_memberships())
             for symbol in symbols:
                 if symbol in self.subscribers and symbol not in self.joined:
                     await self.layer.group_add(quote_group(symbol), self.channel)
@@ -81,13 +82,19 @@ class PriceHub:
             if not self.subscribers and not self.joined and self.task is not None:
                 # Idle: stop receiving (a pub/sub layer unsubscribes the channel on cancel).
                 self.task.cancel()
-                self.task = self.channel = None
+                self.refresher.cancel()
+                self.task = self.refresher = self.channel = None
 
-    async def _refresh(self) -> None:
-        self.refreshed = time.monotonic()
-        async with self.lock:
-            for symbol in list(self.joined):
-                await self.layer.group_add(quote_group(symbol), self.channel)
+    async def _keep_memberships(self) -> None:
+        """Re-add the groups periodically, prices or not (a quiet weekend outlasts a day)."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                async with self.lock:
+                    for symbol in list(self.joined):
+                        await self.layer.group_add(quote_group(symbol), self.channel)
+            except Exception:
+                logger.warning("price hub: refreshing the group memberships failed", exc_info=True)
 
     # -- delivery ---------------------------------------------------------------------------
     def deliver(self, symbol: str, text: str) -> int:
@@ -115,8 +122,6 @@ class PriceHub:
             failures = 0
             if event.get("type") == "price.update":
                 self.deliver(event["symbol"], event["text"])
-            if time.monotonic() - self.refreshed > REFRESH_SECONDS:
-                asyncio.get_running_loop().create_task(self._refresh())
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -133,6 +133,23 @@ async def test_concurrent_subscribes_join_each_group_once(token, assets):
     assert hub.subscribers == {}
 
 
+async def test_the_hub_renews_its_memberships_without_prices(token, assets, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from personal_finance.realtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "REFRESH_SECONDS", 0.05)
+    comm = await connected("/ws/prices/", token=token)
+    await subscribe(comm, "AAPL")
+    layer = get_channel_layer()
+    hub = get_hub()
+    joined_at = layer.groups[quote_group("AAPL")][hub.channel]
+    await asyncio.sleep(0.2)  # no price published meanwhile
+    assert layer.groups[quote_group("AAPL")][hub.channel] > joined_at
+    await comm.disconnect()
+    assert hub.refresher is None
+
+
 @pytest.mark.parametrize("backend", ["channels_redis.core.RedisChannelLayer", "pubsub"])
 async def test_the_hub_over_redis(redis_url, realtime_settings, token, assets, backend):
     prefix = f"test-{uuid.uuid4().hex[:8]}"
