@@ -1,9 +1,9 @@
 """WebSocket consumers of DESIGN 8: ``/ws/prices/`` and ``/ws/portfolios/{id}/``.
 
 Each connection has a small outbox drained by its own writer task, so the events of a connection
-are handled at once whatever the speed of its client: a slow client only makes its own outbox
-conflate (the newest price of a symbol replaces an unsent older one, so the outbox never holds
-more than one entry per symbol) and never delays other connections.
+are handled at once whatever the speed of its client: a slow client (its writer blocked on a
+backed-up socket) only makes its own outbox conflate (the newest price of a symbol replaces the
+unsent older one) and never delays other connections; a client that keeps up gets every message.
 
 Price connections have no channel of their own: the process's price hub (``hub.py``) is the one
 member of each followed symbol's group and appends each price, serialised once, to the outbox of
@@ -44,6 +44,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.registered = False
         self.writer = None
+        self.raw_send = _innermost_send(self.base_send)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             # Accept first so the client sees the close code (a refused handshake is a bare 403).
@@ -66,7 +67,6 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self.last_drop_log = 0.0
         self.name = getattr(self, "channel_name", None) or f"conn-{next(_connection_ids)}"
         await self.accept()
-        self.raw_send = _innermost_send(self.base_send)
         self.writer = asyncio.get_running_loop().create_task(self.write_loop())
         tracker.connect(self.kind)
         self.registered = True
