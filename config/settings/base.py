@@ -406,14 +406,21 @@ if REDIS_URL:
             "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=10000),
         }
     ]
-    # Full mode defaults to the pub/sub layer: a group message is published once and each server
-    # process's price hub receives it once (personal_finance/realtime/hub.py). RedisChannelLayer
-    # ("core") pops a process's messages one Redis round trip at a time and cannot feed a hub at
-    # 1,000 prices/s (docs/benchmarks.md, Realtime); it stays available as CHANNEL_LAYER_BACKEND=core.
-    if env("CHANNEL_LAYER_BACKEND", default="pubsub") == "pubsub":
-        # Pub/sub fan-out with bounded per-channel buffers (personal_finance/realtime/layers.py).
-        CHANNEL_LAYERS["default"]["BACKEND"] = "personal_finance.realtime.layers.BoundedPubSubChannelLayer"
-        CHANNEL_LAYERS["default"]["CONFIG"] = {
+    # Pub/sub fan-out with bounded per-channel buffers (personal_finance/realtime/layers.py).
+    BOUNDED_PUBSUB_LAYER = {
+        "BACKEND": "personal_finance.realtime.layers.BoundedPubSubChannelLayer",
+        "CONFIG": {
             "hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
             "capacity": CHANNEL_LAYERS["default"]["CONFIG"]["capacity"],
-        }
+        },
+    }
+    # The default layer (portfolio streams, any other use): RedisChannelLayer ("core"), or the
+    # bounded pub/sub layer with CHANNEL_LAYER_BACKEND=pubsub.
+    if env("CHANNEL_LAYER_BACKEND", default="core") == "pubsub":
+        CHANNEL_LAYERS["default"] = BOUNDED_PUBSUB_LAYER
+    # Price fan-out ("prices" alias, personal_finance/realtime/hub.py): the bounded pub/sub layer
+    # unless REALTIME_PRICE_LAYER=default. A price is published once and each server process's hub
+    # receives it once; RedisChannelLayer pops a process's messages one Redis round trip at a time
+    # and cannot feed a hub at 1,000 prices/s (docs/benchmarks.md, Realtime).
+    elif env("REALTIME_PRICE_LAYER", default="pubsub") == "pubsub":
+        CHANNEL_LAYERS["prices"] = BOUNDED_PUBSUB_LAYER

@@ -24,11 +24,16 @@ import asyncio
 import logging
 import weakref
 
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers, get_channel_layer
 
 from .groups import quote_group
 
 logger = logging.getLogger("personal_finance.realtime")
+
+# The channel-layer alias of price fan-out when configured (full mode: the bounded pub/sub layer,
+# config/settings/base.py), else the default layer (embedded mode, tests).
+PRICE_LAYER = "prices"
 
 # Group memberships expire in the channel layers (``group_expiry``, 1 day by default): the hub
 # re-adds its groups well before.
@@ -124,13 +129,18 @@ class PriceHub:
                 self.deliver(event["symbol"], event["text"])
 
 
+def price_layer():
+    """The layer that carries ``quotes.<SYMBOL>``: the ``prices`` alias, else the default."""
+    return get_channel_layer(PRICE_LAYER if PRICE_LAYER in channel_layers else DEFAULT_CHANNEL_LAYER)
+
+
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_hub() -> PriceHub | None:
-    """The hub of the running event loop and the current default layer (None without a layer).
+    """The hub of the running event loop and the current price layer (None without a layer).
     A new layer (settings changed, as in tests) gets a new hub."""
-    layer = get_channel_layer()
+    layer = price_layer()
     if layer is None:
         return None
     loop = asyncio.get_running_loop()

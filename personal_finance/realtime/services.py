@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .groups import normalize_symbol, portfolio_group, quote_group
+from .hub import price_layer
 
 logger = logging.getLogger("personal_finance.realtime")
 
@@ -133,7 +134,7 @@ def broadcast_prices(updates: list[PriceUpdate]) -> None:
 async def abroadcast_prices(updates: list[PriceUpdate], *, portfolios: bool = True) -> int:
     """Group-send each price, then the new value of each watched portfolio holding one of them.
     Returns the number of group messages sent."""
-    layer = get_channel_layer()
+    layer = price_layer()  # quotes.<SYMBOL>: the hubs' layer (realtime/hub.py)
     if layer is None or not updates:
         return 0
     missing = [u for u in updates if u.previous_close is None and not u.simulated]
@@ -149,7 +150,8 @@ async def abroadcast_prices(updates: list[PriceUpdate], *, portfolios: bool = Tr
     sent = sum(await asyncio.gather(*sends))
     if portfolios and await awatched_portfolios():
         messages = await database_sync_to_async(portfolio_messages)(updates)
-        sends = [_group_send(layer, portfolio_group(m["id"]), portfolio_event(m)) for m in messages]
+        default = get_channel_layer()  # portfolio.<id>: the portfolio consumers' own channels
+        sends = [_group_send(default, portfolio_group(m["id"]), portfolio_event(m)) for m in messages]
         sent += sum(await asyncio.gather(*sends))
     return sent
 

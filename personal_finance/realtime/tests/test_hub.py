@@ -20,6 +20,25 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 TS = dt.datetime(2024, 1, 3, 15, 4, 5, tzinfo=dt.UTC)
 
 
+@pytest.fixture
+def holding_value(user, assets):
+    """100 AAPL bought 2024-01-02 plus 500 cash left, in USD."""
+    from personal_finance.portfolios.tests.factories import PortfolioFactory, TransactionFactory
+
+    portfolio = PortfolioFactory(owner=user)
+    TransactionFactory(portfolio=portfolio, type="deposit", amount=Decimal("10500"), trade_date=dt.date(2024, 1, 2))
+    TransactionFactory(
+        portfolio=portfolio,
+        type="buy",
+        asset=assets["AAPL"],
+        quantity=Decimal(100),
+        price=Decimal(100),
+        amount=Decimal(10000),
+        trade_date=dt.date(2024, 1, 2),
+    )
+    return portfolio
+
+
 async def broadcast(symbol, *prices):
     """Publish each price in turn without waiting for any client (a burst)."""
     for price in prices:
@@ -148,6 +167,30 @@ async def test_the_hub_renews_its_memberships_without_prices(token, assets, monk
     assert layer.groups[quote_group("AAPL")][hub.channel] > joined_at
     await comm.disconnect()
     assert hub.refresher is None
+
+
+async def test_prices_go_through_the_prices_alias_when_configured(realtime_settings, token, holding_value):
+    """Full mode puts quotes.<SYMBOL> on the "prices" layer (bounded pub/sub) and keeps the
+    portfolio streams on the default layer; a price still moves both."""
+    from channels.layers import get_channel_layer
+
+    realtime_settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+        "prices": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    }
+    prices = await connected("/ws/prices/", token=token)
+    await subscribe(prices, "AAPL")
+    portfolio = await connected(f"/ws/portfolios/{holding_value.pk}/", token=token)
+    assert (await portfolio.receive_json_from(timeout=5))["type"] == "portfolio"
+    hub = get_hub()
+    assert hub.layer is get_channel_layer("prices")
+    assert quote_group("AAPL") in get_channel_layer("prices").groups
+    assert quote_group("AAPL") not in get_channel_layer().groups
+    await abroadcast_prices([PriceUpdate("AAPL", Decimal("120"), TS, Decimal(100))])
+    assert (await prices.receive_json_from(timeout=5))["price"] == "120"
+    assert (await portfolio.receive_json_from(timeout=5))["value"] == "12500.00"  # 500 cash + 100 x 120
+    await prices.disconnect()
+    await portfolio.disconnect()
 
 
 @pytest.mark.parametrize("backend", ["channels_redis.core.RedisChannelLayer", "pubsub"])
