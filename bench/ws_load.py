@@ -1,8 +1,9 @@
 """Benchmark: WebSocket fan-out through a real ASGI server and Redis (docs/benchmarks.md, Realtime).
 
 1,000 concurrent WebSocket clients on loopback, each subscribed to one of 100 symbols (10 per
-symbol), against uvicorn (a subprocess, full mode: PostgreSQL + channels-redis; the channel layer
-is the settings' default unless ``CHANNEL_LAYER_BACKEND`` says otherwise; ``--workers N``;
+symbol), against uvicorn (a subprocess, full mode: PostgreSQL + channels-redis; prices go
+through the settings' price layer, the bounded pub/sub layer unless ``REALTIME_PRICE_LAYER`` or
+``CHANNEL_LAYER_BACKEND`` say otherwise; ``--workers N``;
 ``--ws`` implementation, per-message deflate off). The publisher sends 10 prices per second per
 symbol for 60 seconds through the publishing service (``abroadcast_prices``: the event the
 service builds, ``group_send`` to ``quotes.<SYMBOL>``), staggered in 10 ms slots. Reports
@@ -490,6 +491,9 @@ def main() -> None:
             if args.server == "uvicorn"
             else "daphne",
             "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
+            "price_layer": settings.CHANNEL_LAYERS.get("prices", settings.CHANNEL_LAYERS["default"])["BACKEND"].rsplit(
+                ".", 1
+            )[-1],
             "published": published,
             "publish_s": round(publish_s, 1),
             "publisher_late_slots": late,
