@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -261,7 +261,32 @@ def transaction_build(
     )
     if type_ in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT) and tx.price is None:
         tx.price = Decimal(0)
+    _check_digits(tx, errors, amount_computed=data.amount in (None, ""))
+    if errors:
+        return None, symbol, errors
     return tx, symbol, {}
+
+
+def _check_digits(tx: Transaction, errors: dict, *, amount_computed: bool) -> None:
+    """Every number fits its column once rounded to the column's decimals (a CSV cell is not
+    bounded by a serializer, and quantity x price can outgrow ``amount``). A stored value that does
+    not fit cannot be read back and breaks every later read of the portfolio."""
+    for name in ("quantity", "price", "fees", "amount", "fx_rate"):
+        value = getattr(tx, name)
+        if value is None:
+            continue
+        field = Transaction._meta.get_field(name)
+        integer_digits = field.max_digits - field.decimal_places
+        too_large = (
+            value.adjusted() >= integer_digits
+            or abs(value.quantize(Decimal(1).scaleb(-field.decimal_places), context=Context(prec=100)))
+            >= Decimal(10) ** integer_digits
+        )
+        if too_large:
+            label = "quantity x price" if name == "amount" and amount_computed else name
+            errors.setdefault(name, []).append(
+                f"{label} is too large: at most {integer_digits} digits before the decimal point"
+            )
 
 
 # --- tax (issue 7): specific lots named by a sale -------------------------------------------

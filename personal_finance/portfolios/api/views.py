@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 import django_filters
 from django.conf import settings
 from django.db.models import Count
@@ -102,7 +104,7 @@ class TransactionViewSet(viewsets.ModelViewSet):
 
     def _input(self, partial_from=None):
         data = self.request.data
-        if partial_from is not None:
+        if partial_from is not None and isinstance(data, Mapping):  # anything else: the serializer's 400
             current = TransactionSerializer(partial_from).data
             data = {**{k: v for k, v in current.items() if v is not None}, **data}
         serializer = TransactionInputSerializer(data=data)

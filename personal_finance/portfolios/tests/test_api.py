@@ -154,6 +154,37 @@ def test_update_and_delete_keep_the_ledger_consistent(auth_client, portfolio):
     assert Transaction.objects.filter(pk=buy["id"]).exists()
 
 
+@pytest.mark.parametrize("body", [[None, None], "text", 1])
+def test_patch_transaction_with_a_non_object_body_is_400(auth_client, portfolio, body):
+    # Found by fuzzing: PATCH .../transactions/{id}/ with the JSON body [null, null] answered 500.
+    tx = post_tx(auth_client, portfolio, date="2024-01-02", type="deposit", amount="100").json()
+    url = f"/api/portfolios/{portfolio.pk}/transactions/{tx['id']}/"
+    for method in (auth_client.patch, auth_client.put):
+        response = method(url, body, format="json")
+        assert response.status_code == 400, response.content
+        assert set(response.json()) == {"detail", "errors"}
+        assert response.json()["errors"]
+    assert D(Transaction.objects.get(pk=tx["id"]).amount) == 100
+
+
+def test_amount_too_large_for_its_column_is_400_and_the_portfolio_stays_readable(auth_client, portfolio):
+    # Found by fuzzing: quantity x price outgrew the amount column; the row was stored, the
+    # response and every later read of the portfolio (holdings, tax lots, ledger checks) were 500s.
+    huge = post_tx(
+        auth_client,
+        portfolio,
+        date="2024-01-02",
+        type="buy",
+        symbol="AAPL",
+        quantity="999999999999999999",
+        price="9999999999999999",
+    )
+    assert huge.status_code == 400, huge.content
+    assert "quantity x price is too large" in huge.json()["errors"]["amount"][0]
+    assert not Transaction.objects.filter(portfolio=portfolio).exists()
+    assert auth_client.get(f"/api/portfolios/{portfolio.pk}/holdings/").status_code == 200
+
+
 def test_duplicate_external_id_is_refused_in_api(auth_client, portfolio):
     assert (
         post_tx(auth_client, portfolio, date="2024-01-02", type="deposit", amount="1", external_id="x1").status_code

@@ -95,6 +95,10 @@ def test_dry_run_previews_and_writes_nothing(portfolio):
             "row 2",
             "column quantity: cannot sell 3 shares: only 2 held",
         ),
+        # Numbers that do not fit their column were stored and broke every later read (500s).
+        (HEADER + "2024-01-02,buy,AAPL,1e30,1,,,USD,,\n", "row 1", "column quantity: quantity is too large"),
+        (HEADER + "2024-01-02,deposit,,,,,1e400,USD,,\n", "row 1", "column amount: amount is too large"),
+        (HEADER + "2024-01-02,buy,AAPL,1e9,1e9,,,USD,,\n", "row 1", "column amount: quantity x price is too large"),
     ],
 )
 def test_bad_rows_name_row_and_column_and_change_nothing(portfolio, text, where, fragment):
