@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rest_framework import serializers
 
 from personal_finance.tax.engine.types import METHODS
@@ -34,6 +36,12 @@ class ReportQuerySerializer(LotsQuerySerializer):
 
 class HarvestQuerySerializer(PortfolioQuerySerializer):
     as_of = serializers.DateField(required=False, help_text="valuation date, YYYY-MM-DD (default today)")
+
+    def validate_as_of(self, value):
+        # The tax years the report accepts; dates near 0001-01-01 overflowed the wash-sale window (500).
+        if not dt.date(1900, 1, 1) <= value <= dt.date(2200, 12, 31):
+            raise serializers.ValidationError("must be between 1900-01-01 and 2200-12-31")
+        return value
 
 
 # --- documents ---------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ def test_lots_route(auth_client, portfolio):
         ("lots", "method=xyz", "method"),
         ("lots", "portfolio=-1", "portfolio"),
         ("harvest", "as_of=2024-13-01", "as_of"),
+        ("harvest", "as_of=0001-01-01", "as_of"),  # found by fuzzing: 500 (date overflow)
     ],
 )
 def test_bad_parameters_answer_400_with_field_errors(auth_client, portfolio, route, query, field):
