@@ -124,6 +124,7 @@ class Recorder:
         self.seq: list[int] = []
         self.t: list[float] = []
         self.other = 0
+        self.compressed = 0  # frames received with permessage-deflate
         self.errors: list[str] = []
         self.connected = 0
 
@@ -139,6 +140,7 @@ class WSClient(asyncio.Protocol):
         self.buf = b""
         self.open = False
         self.transport = None
+        self.inflater = None  # permessage-deflate, when negotiated (--deflate)
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -163,6 +165,10 @@ class WSClient(asyncio.Protocol):
                 self.transport.close()
                 return
             self.open = True
+            if b"permessage-deflate" in buf[:end].lower():
+                import zlib
+
+                self.inflater = zlib.decompressobj(-15)
             buf = buf[end + 4 :]
             self.transport.write(self.subscribe)
         rec, pos, n = self.rec, 0, len(buf)
@@ -185,6 +191,9 @@ class WSClient(asyncio.Protocol):
             payload = buf[pos + head : pos + head + length]
             pos += head + length
             if opcode == 1:
+                if buf[pos - head - length] & 0x40 and self.inflater is not None:  # RSV1: compressed
+                    payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+                    rec.compressed += 1
                 if payload.startswith(PRICE_PREFIX):
                     i = payload.find(PRICE_KEY, 16) + len(PRICE_KEY)
                     price = float(payload[i : payload.find(b'"', i)])
@@ -208,7 +217,7 @@ class WSClient(asyncio.Protocol):
         self.buf = buf[pos:]
 
 
-def client_process(port, token, assignments, ready, start_evt, stop_evt, results, max_connect) -> None:
+def client_process(port, token, assignments, ready, start_evt, stop_evt, results, max_connect, deflate) -> None:
     raise_fd_limit(65536)
     try:
         import uvloop
@@ -216,15 +225,17 @@ def client_process(port, token, assignments, ready, start_evt, stop_evt, results
         uvloop.install()
     except ImportError:
         pass
-    results.put(asyncio.run(run_clients(port, token, assignments, ready, stop_evt, max_connect)))
+    results.put(asyncio.run(run_clients(port, token, assignments, ready, stop_evt, max_connect, deflate)))
 
 
-async def run_clients(port, token, assignments, ready, stop_evt, max_connect):
+async def run_clients(port, token, assignments, ready, stop_evt, max_connect, deflate=False):
     loop = asyncio.get_running_loop()
     request = (
         f"GET /ws/prices/?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\n"
-        f"Origin: http://127.0.0.1:{port}\r\n\r\n"
+        f"Origin: http://127.0.0.1:{port}\r\n"
+        + ("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else "")
+        + "\r\n"
     ).encode()
     rec = Recorder()
     gate = asyncio.Semaphore(max_connect)
@@ -258,6 +269,7 @@ async def run_clients(port, token, assignments, ready, stop_evt, max_connect):
         "errors": rec.errors[:20],
         "n_errors": len(rec.errors),
         "other": rec.other,
+        "compressed": rec.compressed,
         "connected": rec.connected,
         "cpu_s": cpu.user + cpu.system,
     }
@@ -385,6 +397,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn --ws implementation")
     parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto: uvloop when installed)")
+    parser.add_argument(
+        "--deflate", action="store_true", help="per-message deflate on the server and negotiated by the clients"
+    )
     parser.add_argument("--client-procs", type=int, default=1, help="processes running the clients")
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries")
     parser.add_argument("--timeout", type=float, default=600.0, help="hard bound on the whole run")
@@ -407,7 +422,7 @@ def main() -> None:
     if args.server == "uvicorn":
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--no-access-log", "--log-level", "warning", "--ws-max-queue", "256"]
-        cmd += ["--ws", args.ws, "--ws-per-message-deflate", "false", "--loop", args.loop]
+        cmd += ["--ws", args.ws, "--ws-per-message-deflate", str(args.deflate).lower(), "--loop", args.loop]
         if args.workers > 1:
             cmd += ["--workers", str(args.workers)]
     else:
@@ -436,7 +451,17 @@ def main() -> None:
         for k in range(args.client_procs):
             p = ctx.Process(
                 target=client_process,
-                args=(port, token, assignments[k :: args.client_procs], ready, start_evt, stop_evt, results, 50),
+                args=(
+                    port,
+                    token,
+                    assignments[k :: args.client_procs],
+                    ready,
+                    start_evt,
+                    stop_evt,
+                    results,
+                    50,
+                    args.deflate,
+                ),
             )
             p.start()
             procs.append(p)
@@ -487,7 +512,7 @@ def main() -> None:
             "symbols": args.symbols,
             "rate_per_symbol": args.rate,
             "seconds": args.seconds,
-            "server": f"{args.server} x{args.workers} ({args.ws}, loop {args.loop})"
+            "server": f"{args.server} x{args.workers} ({args.ws}, loop {args.loop}, deflate {args.deflate})"
             if args.server == "uvicorn"
             else "daphne",
             "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1],
@@ -510,6 +535,7 @@ def main() -> None:
             "resources": sampler.summary(),
             "client_cpu_s": round(sum(r["cpu_s"] for r in parts), 1),
             "client_errors": sum(r["n_errors"] for r in parts),
+            "client_compressed_frames": sum(r["compressed"] for r in parts),
             "client_error_samples": sorted({e for r in parts for e in r["errors"]})[:5],
             "fd_limit": fds,
             "cpus": os.cpu_count(),
