@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html_join
@@ -16,6 +17,15 @@ class OwnerScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return qs
         return qs.filter(**{self.owner_lookup: request.user})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Their forms offer only themselves as owner and only their own portfolios: a raw-id field
+        # took any id (an object written into another user's account) and its label named that row.
+        if not request.user.is_superuser and db_field.name in ("owner", "portfolio"):
+            lookup = {"pk": request.user.pk} if db_field.name == "owner" else {"owner": request.user}
+            kwargs["queryset"] = db_field.remote_field.model._default_manager.filter(**lookup)
+            kwargs["widget"] = forms.Select
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Portfolio)

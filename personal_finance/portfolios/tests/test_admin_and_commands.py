@@ -122,3 +122,25 @@ def test_seed_demo_builds_a_realistic_portfolio_idempotently(capsys):
     holdings = portfolio_holdings(portfolio=portfolio)
     assert holdings["complete"] is True
     assert {h["symbol"] for h in holdings["holdings"]} >= {"AAPL", "VTI", "SAP.DE", "NVDA"}
+
+
+def test_staff_cannot_give_a_portfolio_to_another_user_in_admin(client):
+    # Non-superuser staff with portfolio permissions: the owner raw-id field accepted any user id
+    # (a portfolio created in, or moved into, another user's account) and showed its username.
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_portfolio"))
+    other = UserFactory(username="someone-else")
+    client.force_login(staff)
+    assert b"someone-else" not in client.get(f"/admin/portfolios/portfolio/add/?owner={other.pk}").content
+    body = {"name": "Pf", "base_currency": "USD", "description": "", "tax_lot_method": "fifo"}
+    refused = client.post("/admin/portfolios/portfolio/add/", {**body, "owner": other.pk})
+    assert refused.status_code == 200
+    assert "owner" in refused.context["adminform"].form.errors
+    assert not Portfolio.objects.filter(owner=other).exists()
+    assert client.post("/admin/portfolios/portfolio/add/", {**body, "owner": staff.pk}).status_code == 302
+    mine = Portfolio.objects.get(owner=staff)
+    moved = client.post(f"/admin/portfolios/portfolio/{mine.pk}/change/", {**body, "owner": other.pk})
+    assert moved.status_code == 200
+    assert Portfolio.objects.get(pk=mine.pk).owner == staff

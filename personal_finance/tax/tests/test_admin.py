@@ -55,3 +55,28 @@ def test_staff_see_only_their_own(client):
         assert page.status_code == 200, model
         assert page.context["cl"].result_count == 1, model
         assert b"Other portfolio" not in page.content, model
+
+
+def test_staff_cannot_file_a_tax_rate_under_another_user(client):
+    # Non-superuser staff with add/change/view on tax rates: the owner raw-id field took any user
+    # id (a rate written into another user's account) and its label showed that user's username.
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="tax", codename__endswith="_taxrate"))
+    other = UserFactory(username="someone-else")
+    client.force_login(staff)
+    peek = client.get(f"/admin/tax/taxrate/add/?owner={other.pk}")
+    assert peek.status_code == 200
+    assert b"someone-else" not in peek.content
+    body = {"year": 2030, "short_term_rate": "0.3", "long_term_rate": "0.1"}
+    refused = client.post("/admin/tax/taxrate/add/", {**body, "owner": other.pk})
+    assert refused.status_code == 200  # the form again, with an error on owner
+    assert "owner" in refused.context["adminform"].form.errors
+    assert not TaxRate.objects.filter(owner=other).exists()
+    mine = client.post("/admin/tax/taxrate/add/", {**body, "owner": staff.pk})
+    assert mine.status_code == 302
+    rate = TaxRate.objects.get(owner=staff, year=2030)
+    moved = client.post(f"/admin/tax/taxrate/{rate.pk}/change/", {**body, "owner": other.pk})
+    assert moved.status_code == 200
+    assert TaxRate.objects.get(pk=rate.pk).owner == staff
