@@ -248,7 +248,8 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     )
     cash_delta = np.bincount(row, weights=cash_sign * base_amount, minlength=n)
     # Share transfers move at the day's market value (the carried price when there is none).
-    mv_transfer = qty * close_filled[row, a_idx] * rate_filled[row, a_idx]
+    # (no asset column at all when the ledger holds only cash: a_idx 0 would be out of bounds)
+    mv_transfer = qty * close_filled[row, a_idx] * rate_filled[row, a_idx] if n_assets else np.zeros(m)
     mv_transfer = np.where(mv_transfer == 0, qty * price * txfx, mv_transfer)
     holding_sign = np.select(
         [kind == buy, kind == sell, kind == div, kind == fee, kind == tin, kind == tout],

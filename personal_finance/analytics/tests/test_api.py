@@ -108,6 +108,21 @@ def test_risk_route(auth_client, portfolio):
     assert holding["metrics"]["total_return"] == pytest.approx(129 / 100 - 1)
 
 
+@pytest.mark.parametrize("kind", ["performance", "risk"])
+@pytest.mark.parametrize("end", ["2024-01-30", "2023-06-30"])
+def test_cash_only_ledger_and_end_before_inception_are_not_500s(auth_client, user, portfolio, kind, end):
+    # Found by fuzzing: a portfolio whose ledger (up to `end`) holds no asset, e.g. only a deposit,
+    # or ?end= before the first transaction, answered 500 (IndexError in the valuation).
+    cash = PortfolioFactory(owner=user, name="Cash only")
+    Transaction.objects.create(
+        portfolio=cash, type="deposit", trade_date=dt.date(2024, 1, 2), amount=Decimal(100), currency="USD"
+    )
+    for p in (cash, portfolio):
+        response = auth_client.get(url(p, kind), {"end": end})
+        assert response.status_code in (200, 400), response.content
+        assert response.status_code == 200 or set(response.json()) == {"detail", "errors"}
+
+
 @pytest.mark.parametrize(
     ("by", "keys"),
     [
