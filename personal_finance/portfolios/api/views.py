@@ -38,6 +38,7 @@ class PortfolioViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.portfolio_create(owner=self.request.user, **serializer.validated_data)
+        serializer.instance.transaction_count = 0  # as the list and detail show it (the schema requires it)
 
     def perform_update(self, serializer):
         serializer.instance = services.portfolio_update(portfolio=serializer.instance, **serializer.validated_data)

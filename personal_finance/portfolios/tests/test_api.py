@@ -24,6 +24,7 @@ def test_portfolio_crud_and_unique_name(auth_client, user):
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
     assert created.json()["base_currency"] == "EUR"
+    assert created.json()["transaction_count"] == 0  # required by the schema (found by schemathesis)
     dup = auth_client.post("/api/portfolios/", {"name": "Growth"}, format="json")
     assert dup.status_code == 400
     assert "name" in dup.json()["errors"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from personal_finance.tax.engine.types import METHODS
@@ -107,6 +108,7 @@ class ScheduleDSerializer(serializers.Serializer):
     net_gain_loss = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one document, though the route is a list action
 class TaxReportDocumentSerializer(serializers.Serializer):
     portfolio = serializers.IntegerField(allow_null=True)
     year = serializers.IntegerField(allow_null=True)
@@ -118,6 +120,7 @@ class TaxReportDocumentSerializer(serializers.Serializer):
     schedule_d = ScheduleDSerializer()
 
 
+@extend_schema_serializer(many=False)  # one document, though the route is a list action
 class OpenLotsDocumentSerializer(serializers.Serializer):
     portfolio = serializers.IntegerField(allow_null=True)
     method = serializers.CharField()
@@ -153,6 +156,7 @@ class SavingSerializer(TermAmountsSerializer):
     total = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one document, though the route is a list action
 class HarvestDocumentSerializer(serializers.Serializer):
     portfolio = serializers.IntegerField(allow_null=True)
     as_of = serializers.DateField()

@@ -312,3 +312,12 @@ def test_query_counts_do_not_grow_with_rows(auth_client, user, portfolio):
     large = [_count(auth_client, u) for u in urls]
     assert large == small
     assert max(large) <= 10
+
+
+def test_openapi_documents_one_object_per_tax_document(auth_client):
+    # Found by schemathesis (response schema conformance): lots, report and harvest answer one
+    # document but the schema said an array of them.
+    schema = auth_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for route, name in (("lots", "OpenLotsDocument"), ("report", "TaxReportDocument"), ("harvest", "HarvestDocument")):
+        body = schema["paths"][f"/api/tax/{route}/"]["get"]["responses"]["200"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{name}"}, route
