@@ -89,6 +89,7 @@ def measure(portfolio_id: int, repeat: int) -> None:
     print(
         f"portfolio: {portfolio.transactions.count():,} transactions, {len(data.assets)} symbols, {data.valuation.days.size:,} valuation days ({body['inception']} to {body['end']})"
     )
+    print(f"process warm-up (first request of the process, a cheap route): {warmup * 1000:.0f} ms")
     print(
         f"cold request:   best {min(colds) * 1000:7.1f} ms, all {[round(c * 1000) for c in colds]} ms (target < 1000 ms)"
     )
