@@ -329,23 +329,28 @@ def _revoke(task_ids: list[str]) -> None:
         logger.warning("could not revoke %s", task_ids, exc_info=True)
 
 
-def backtest_cancel(*, run: BacktestRun) -> BacktestRun:
-    """Cancel a queued or running run: status ``cancelled`` now, the task revoked; a task already
-    computing checks the status between stages and stores nothing. 409 for a finished run."""
+def _cancel(model, pk: int, noun: str, task_ids):
+    """Status ``cancelled`` now (409 unless queued or running), the given tasks revoked after
+    commit; a task already computing checks the status and stores nothing."""
     with transaction.atomic():
-        locked = BacktestRun.objects.select_for_update().get(pk=run.pk)
+        locked = model.objects.select_for_update().get(pk=pk)
         if locked.status not in ACTIVE_STATUSES:
             raise ApplicationError(
-                f"Only queued or running runs can be cancelled; this one is {locked.status}.",
-                errors={"status": [f"the run is {locked.status}"]},
+                f"Only queued or running {noun}s can be cancelled; this one is {locked.status}.",
+                errors={"status": [f"the {noun} is {locked.status}"]},
                 status_code=409,
             )
         locked.status, locked.finished_at = RunStatus.CANCELLED, timezone.now()
         locked.save(update_fields=["status", "finished_at", "updated_at"])
-        task_id = locked.task_id
-        transaction.on_commit(lambda: _revoke([task_id]))
-    logger.info("backtest %s cancelled", run.pk)
+        ids = task_ids(locked)
+        transaction.on_commit(lambda: _revoke(ids))
+    logger.info("%s %s cancelled", noun, pk)
     return locked
+
+
+def backtest_cancel(*, run: BacktestRun) -> BacktestRun:
+    """Cancel a queued or running run (its task revoked). 409 for a finished run."""
+    return _cancel(BacktestRun, run.pk, "run", lambda r: [r.task_id])
 
 
 def backtest_delete(*, run: BacktestRun) -> None:
@@ -556,20 +561,7 @@ def sweep_gather_execute(*, sweep_id: int, queue: str = "") -> Sweep | None:
 def sweep_cancel(*, sweep: Sweep) -> Sweep:
     """Cancel a queued or running sweep: chunks not started yet are revoked, chunks already running
     store nothing (each checks the status), the gather does nothing. 409 for a finished sweep."""
-    with transaction.atomic():
-        locked = Sweep.objects.select_for_update().get(pk=sweep.pk)
-        if locked.status not in ACTIVE_STATUSES:
-            raise ApplicationError(
-                f"Only queued or running sweeps can be cancelled; this one is {locked.status}.",
-                errors={"status": [f"the sweep is {locked.status}"]},
-                status_code=409,
-            )
-        locked.status, locked.finished_at = RunStatus.CANCELLED, timezone.now()
-        locked.save(update_fields=["status", "finished_at", "updated_at"])
-        ids = [*_chunk_task_ids(locked), _gather_task_id(locked)]
-        transaction.on_commit(lambda: _revoke(ids))
-    logger.info("sweep %s cancelled", sweep.pk)
-    return locked
+    return _cancel(Sweep, sweep.pk, "sweep", lambda s: [*_chunk_task_ids(s), _gather_task_id(s)])
 
 
 def sweep_delete(*, sweep: Sweep) -> None:
