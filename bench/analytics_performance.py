@@ -126,7 +126,7 @@ def main() -> None:
 
     from personal_finance.assets.models import Asset, FxRate
     from personal_finance.assets.services import price_series_refresh
-    from personal_finance.data_sources.ingest import COLUMNS, upsert_rows
+    from personal_finance.assets.services import COLUMNS, price_bars_upsert
     from personal_finance.portfolios.importers import transactions_import
 
     t0 = time.perf_counter()
@@ -160,7 +160,7 @@ def main() -> None:
                     "source": "bench",
                 }
             )
-            upsert_rows(frame[list(COLUMNS)])
+            price_bars_upsert(frame[list(COLUMNS)], refresh=False)
     bars = len(market.days) * len(assets)
     t1 = time.perf_counter()
     price_series_refresh(asset_ids=[a.pk for a in assets])

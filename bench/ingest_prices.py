@@ -66,7 +66,7 @@ def main() -> None:
 
     from personal_finance.assets.models import Asset, PriceBar
     from personal_finance.data_profiler.checks import profile_frame
-    from personal_finance.data_sources.ingest import COLUMNS, upsert_rows
+    from personal_finance.assets.services import COLUMNS, price_bars_upsert
 
     symbols, rows = make_rows(args.assets, args.days)
     assets = Asset.objects.bulk_create([Asset(symbol=s, currency="USD") for s in symbols])
@@ -111,13 +111,13 @@ def main() -> None:
                 cur.execute(f"TRUNCATE {table}")
             started = time.perf_counter()
             with transaction.atomic():
-                written = upsert_rows(rows)
+                written = price_bars_upsert(rows, refresh=False)
             results["ours"].append(time.perf_counter() - started)
             assert written == n, (written, n)
         # Idempotent re-load of the same rows (every row is an update).
         started = time.perf_counter()
         with transaction.atomic():
-            upsert_rows(rows)
+            price_bars_upsert(rows, refresh=False)
         reload_s = time.perf_counter() - started
         assert PriceBar.objects.count() == n
     finally:

@@ -281,7 +281,8 @@ async def run_clients(port, token, assignments, ready, stop_evt, max_connect, de
 async def publish(symbols: list[str], rate: float, seconds: float) -> tuple[np.ndarray, int]:
     import datetime as dt
 
-    from personal_finance.realtime.services import PriceUpdate, abroadcast_prices
+    from personal_finance.realtime.messages import PriceUpdate
+    from personal_finance.realtime.services import abroadcast_prices
 
     n = len(symbols)
     rounds = int(rate * seconds)

@@ -6,4 +6,6 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self):
-        from . import cache  # noqa: F401 - connects the invalidation receivers
+        from personal_finance.contrib.maintenance import register_expiring
+
+        register_expiring("performance_reports", lambda: self.get_model("PerformanceReport"))

@@ -13,10 +13,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from personal_finance.contrib.queue import enqueue_on_commit
+from personal_finance.portfolios.cache import cached
 from personal_finance.portfolios.models import Portfolio
 
 from . import selectors
-from .cache import cached
 from .models import PerformanceReport, PortfolioMetrics, PortfolioSnapshot
 
 logger = logging.getLogger("personal_finance.analytics")
@@ -140,11 +141,9 @@ def portfolio_snapshots_update(*, portfolio: Portfolio) -> int:
 def performance_report_request(
     *, owner, portfolio: Portfolio, fmt: str = "html", period: str = "max"
 ) -> PerformanceReport:
-    from .tasks import generate_performance_reports
-
     selectors.resolve_period(period=period, start=None, end=None, today=timezone.now().date())  # validates
     report = PerformanceReport.objects.create(owner=owner, portfolio=portfolio, format=fmt, period=period)
-    transaction.on_commit(lambda: generate_performance_reports.delay(report.pk))
+    enqueue_on_commit("personal_finance.analytics.tasks.generate_performance_reports", report.pk)
     return report
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import io
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.signals import price_quoted, prices_changed
 
-from .models import Asset, AssetClass, FxRate, PriceBar
+from .models import Asset, AssetClass, FxRate, PriceBar, PriceSeries
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -40,32 +47,161 @@ def asset_get_or_create(*, symbol: str, currency: str = "USD", **defaults) -> tu
     return asset_create(symbol=symbol, currency=currency, **defaults), True
 
 
-def price_bars_upsert(*, asset: Asset, bars: Iterable[dict], source: str = "") -> int:
-    """Insert or update daily bars of one asset (unique on asset and date); returns rows written."""
+BAR_FIELDS = ("open", "high", "low", "close", "adj_close", "volume", "source")
+COLUMNS = ("asset_id", "date", *BAR_FIELDS)
+# PostgreSQL takes larger batches through COPY into a staging table; smaller ones (a live quote,
+# a test's bars) through the ORM's bulk upsert, which costs less for a few rows.
+COPY_MIN_ROWS = 500
+_STAGE = "pf_pricebar_stage"
+
+
+def price_bars_upsert(
+    rows: pd.DataFrame | Iterable[Mapping], *, update: Sequence[str] = BAR_FIELDS, refresh: bool = True
+) -> int:
+    """The one write of daily bars: insert each row, or update the stored bar of the same asset and
+    date. Returns the number of rows written.
+
+    ``rows``: a DataFrame with the columns ``COLUMNS`` (missing bar columns are NULL, ``source``
+    empty), or mappings with ``asset_id`` (or ``asset``), ``date`` and any of ``BAR_FIELDS``.
+    ``update``: the columns a stored bar takes from the new row; the others keep their stored value
+    (a live quote updates only ``close`` and ``source``). A key repeated in ``rows`` keeps its last
+    row. ``refresh``: rebuild the packed series of the touched assets (``price_series_refresh``,
+    which announces ``prices_changed``); a caller that writes more first passes False and refreshes
+    once itself. Callers validate values (``close`` > 0) before.
+    """
+    frame = _bar_frame(rows)
+    update = [c for c in update if c in BAR_FIELDS]
+    if frame.empty:
+        return 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and len(frame) >= COPY_MIN_ROWS:
+            written = _copy_upsert(frame, update)
+        else:
+            written = _orm_upsert(frame, update)
+        if refresh:
+            price_series_refresh(asset_ids=frame["asset_id"].unique().tolist())
+    return written
+
+
+def _bar_frame(rows: pd.DataFrame | Iterable[Mapping]) -> pd.DataFrame:
+    if not isinstance(rows, pd.DataFrame):
+        records = []
+        for row in rows:
+            record = {c: row.get(c) for c in COLUMNS}
+            if record["asset_id"] is None and row.get("asset") is not None:
+                record["asset_id"] = row["asset"].pk
+            records.append(record)
+        rows = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    frame = rows.reindex(columns=list(COLUMNS))
+    frame["source"] = frame["source"].fillna("")
+    # ON CONFLICT cannot touch one row twice in a statement: keep the last row of a repeated key.
+    return frame.drop_duplicates(["asset_id", "date"], keep="last")
+
+
+def _copy_upsert(frame: pd.DataFrame, update: list[str]) -> int:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+    table = PriceBar._meta.db_table
+    cols = ", ".join(COLUMNS)
+    conflict = f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update)}" if update else "DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (asset_id bigint, date date, open numeric, high numeric,"
+            " low numeric, close numeric, adj_close numeric, volume bigint, source varchar(32)) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_STAGE}"  # noqa: S608 - fixed identifiers
+            f" ON CONFLICT (asset_id, date) {conflict}"
+        )
+        written = cursor.rowcount
+        cursor.execute(f"TRUNCATE {_STAGE}")
+    return written
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    # repr of a float is the shortest text that round-trips: 187.23, not 187.229999...
+    return Decimal(repr(float(value)))
+
+
+def _orm_upsert(frame: pd.DataFrame, update: list[str]) -> int:
     objs = [
         PriceBar(
-            asset=asset,
-            date=bar["date"],
-            open=bar.get("open"),
-            high=bar.get("high"),
-            low=bar.get("low"),
-            close=bar["close"],
-            adj_close=bar.get("adj_close"),
-            volume=bar.get("volume"),
-            source=bar.get("source", source),
+            asset_id=int(r.asset_id),
+            date=r.date if isinstance(r.date, dt.date) else dt.date.fromisoformat(str(r.date)[:10]),
+            open=_decimal(r.open),
+            high=_decimal(r.high),
+            low=_decimal(r.low),
+            close=_decimal(r.close),
+            adj_close=_decimal(r.adj_close),
+            volume=None if _decimal(r.volume) is None else int(r.volume),
+            source=r.source,
         )
-        for bar in bars
+        for r in frame.itertuples(index=False)
     ]
-    with transaction.atomic():
-        PriceBar.objects.bulk_create(
-            objs,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["asset", "date"],
-            update_fields=["open", "high", "low", "close", "adj_close", "volume", "source"],
-        )
-        price_series_refresh(asset_ids=[asset.pk])
+    options = {"update_conflicts": True, "update_fields": update} if update else {"ignore_conflicts": True}
+    PriceBar.objects.bulk_create(objs, batch_size=1000, unique_fields=["asset", "date"], **options)
     return len(objs)
+
+
+# --- quotes --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quote:
+    """A stored (or announced) price: the asset's bar of the quote's UTC day."""
+
+    asset: Asset
+    price: Decimal
+    ts: dt.datetime
+    day: dt.date
+    created: bool = False  # the day had no bar before
+    changed: bool = True  # the bar is new or its close moved
+
+
+def quote_record(
+    *,
+    asset: Asset,
+    price: Decimal,
+    ts: dt.datetime,
+    source: str,
+    previous_close: Decimal | None = None,
+    simulated: bool = False,
+    announce_unchanged: bool = False,
+) -> Quote:
+    """The one write path of a live price: store ``price`` as ``asset``'s bar of the quote's UTC
+    day (a new bar, or the day's bar with its close and source replaced), then announce it with
+    ``contrib.signals.price_quoted`` when it is new or changed (or always, with
+    ``announce_unchanged``). Realtime listens and publishes to the WebSocket subscribers once the
+    transaction commits."""
+    day = ts.astimezone(dt.UTC).date()
+    with transaction.atomic():
+        stored = PriceBar.objects.filter(asset=asset, date=day).values_list("close", flat=True).first()
+        changed = stored is None or stored != price
+        if changed:
+            price_bars_upsert(
+                [{"asset_id": asset.pk, "date": day, "close": price, "source": source}], update=("close", "source")
+            )
+        quote = Quote(asset=asset, price=price, ts=ts, day=day, created=stored is None, changed=changed)
+        if changed or announce_unchanged:
+            quote_announce(quote, previous_close=previous_close, simulated=simulated)
+    return quote
+
+
+def quote_announce(quote: Quote, *, previous_close: Decimal | None = None, simulated: bool = False) -> None:
+    """Tell the listeners (realtime) that ``quote`` is the newest price of its asset; the price is
+    already stored (or, ``simulated``, never will be)."""
+    price_quoted.send(
+        sender=PriceBar,
+        symbol=quote.asset.symbol,
+        price=quote.price,
+        ts=quote.ts,
+        previous_close=previous_close,
+        simulated=simulated,
+    )
 
 
 def fx_rate_upsert(*, base: str, quote: str, date: dt.date, rate: Decimal, source: str = "") -> FxRate:
@@ -77,12 +213,8 @@ def fx_rate_upsert(*, base: str, quote: str, date: dt.date, rate: Decimal, sourc
 
 def price_series_refresh(*, asset_ids) -> int:
     """Rebuild the packed price arrays of these assets from their bars (one query for all), and
-    tell analytics that their prices changed. Returns the number of series written."""
-    import numpy as np
-    from django.db.models import F
-
-    from .models import PriceSeries
-
+    tell the listeners (``prices_changed``: the document cache) that their prices changed.
+    Returns the number of series written."""
     asset_ids = sorted(set(asset_ids))
     if not asset_ids:
         return 0
@@ -114,7 +246,5 @@ def price_series_refresh(*, asset_ids) -> int:
         unique_fields=["asset"],
         update_fields=["days", "closes", "adj_closes", "bars", "first_date", "last_date", "updated_at"],
     )
-    from personal_finance.contrib.signals import prices_changed
-
     prices_changed.send(sender=PriceSeries, asset_ids=asset_ids)
     return len(objs)

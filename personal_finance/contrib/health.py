@@ -1,8 +1,12 @@
-"""Health checks (DESIGN section 4).
+"""Health checks (docs/contracts.md#health).
 
-``/health/`` runs every check, ``/health/<name>/`` one of them. Each check runs in its own thread
-under one deadline (``HEALTH_CHECK_TIMEOUT``, 1.8 s by default), so a dead PostgreSQL, Redis or
-broker answers 503 quickly instead of hanging the request.
+``/health/`` runs every registered check, ``/health/<name>/`` one of them. Each check runs in its
+own thread under one deadline (``HEALTH_CHECK_TIMEOUT``, 1.8 s by default), so a dead PostgreSQL,
+Redis or broker answers 503 quickly instead of hanging the request.
+
+This module owns the infrastructure checks (database, cache, celery). An app that has something of
+its own to report registers a check from its ``AppConfig.ready()`` with ``register_check`` (the
+market-data providers: ``data_sources/health.py``), so contrib never imports the apps above it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
@@ -49,8 +54,7 @@ def check_cache() -> dict:
 
 
 def check_celery() -> dict:
-    from config.celery_app import app
-
+    app = current_app  # the project's app (config/celery_app.py), without importing the top layer
     if app.conf.task_always_eager:
         return {"status": "eager"}
     # inspect() waits its whole timeout for replies, plus ~0.6 s of broadcast overhead.
@@ -69,30 +73,17 @@ def check_celery() -> dict:
     return {"status": "ok", **result}
 
 
-def check_providers() -> dict:
-    """Market-data providers: circuit state, last success and last error of each. Healthy while
-    at least one configured provider is usable (the sample set keeps the demo alive offline)."""
-    from personal_finance.data_sources.models import ProviderState
-
-    try:
-        names = list(settings.MARKET_DATA["PROVIDERS"])
-        stored = {p.name: p for p in ProviderState.objects.filter(name__in=names)}
-        providers = {n: stored[n].as_dict() if n in stored else {"state": "closed", "calls": 0} for n in names}
-    finally:
-        connections["default"].close()
-    usable = [n for n, p in providers.items() if p["state"] != "open"]
-    result = {"status": "ok" if usable else "error", "providers": providers}
-    if not usable:
-        result["error"] = "every market-data provider is skipped (circuit open)"
-    return result
-
-
 CHECKS: dict[str, Callable[[], dict]] = {
     "database": check_database,
     "cache": check_cache,
     "celery": check_celery,
-    "providers": check_providers,
 }
+
+
+def register_check(name: str, check: Callable[[], dict]) -> None:
+    """Add a check to ``/health/`` (and ``/health/<name>/`` once a URL names it). A check returns
+    ``{"status": "ok"|"eager"|"error", ...}``; raising counts as an error with the exception text."""
+    CHECKS[name] = check
 
 
 def _timed(check: Callable[[], dict]) -> dict:
@@ -106,7 +97,7 @@ def _timed(check: Callable[[], dict]) -> dict:
 
 
 def run_checks(names: list[str] | None = None) -> dict:
-    """Run the named checks concurrently under one deadline; return the DESIGN 4 document."""
+    """Run the named checks concurrently under one deadline; return the health document."""
     names = names or list(CHECKS)
     deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT
     pool = ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="health")

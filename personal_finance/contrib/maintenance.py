@@ -1,5 +1,9 @@
 """Maintenance services behind the `low` queue's tasks: clean old derived data, back up the
-database. Both are idempotent."""
+database. Both are idempotent.
+
+What counts as old derived data is registered by the apps that own it, from their
+``AppConfig.ready()`` (``register_expiring``): contrib never imports the apps above it.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,47 @@ import datetime as dt
 import logging
 import sqlite3
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 logger = logging.getLogger("personal_finance.maintenance")
 
 
-def cleanup_old_data(*, days: int | None = None) -> dict:
-    """Delete generated reports older than ``REPORT_RETENTION_DAYS`` (they can be generated
-    again) and expired sessions. User data (ledger, runs, prices) is never touched."""
-    from personal_finance.analytics.models import PerformanceReport
-    from personal_finance.tax.models import TaxReport
+@dataclass(frozen=True)
+class Expiring:
+    """Rows of ``model`` that can be generated again, deleted once ``field`` is older than the
+    retention period."""
 
+    model: Callable[[], type[models.Model]]
+    field: str = "created_at"
+
+
+# name in the cleanup report -> rule; filled by the owning apps' AppConfig.ready().
+EXPIRING: dict[str, Expiring] = {}
+
+
+def register_expiring(name: str, model: Callable[[], type[models.Model]], *, field: str = "created_at") -> None:
+    """Let ``cleanup_old_data`` delete generated rows of ``model()`` older than the retention
+    period (``model`` is a callable so an app can register before its models are imported)."""
+    EXPIRING[name] = Expiring(model, field)
+
+
+def cleanup_old_data(*, days: int | None = None) -> dict:
+    """Delete generated rows older than ``REPORT_RETENTION_DAYS`` (reports: they can be generated
+    again; see ``EXPIRING``) and expired sessions. User data (ledger, runs, prices) is never touched."""
     days = settings.REPORT_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
     deleted = {
-        "performance_reports": PerformanceReport.objects.filter(created_at__lt=cutoff).delete()[0],
-        "tax_reports": TaxReport.objects.filter(created_at__lt=cutoff).delete()[0],
-        "sessions": Session.objects.filter(expire_date__lt=timezone.now()).delete()[0],
+        name: rule.model()._default_manager.filter(**{f"{rule.field}__lt": cutoff}).delete()[0]
+        for name, rule in sorted(EXPIRING.items())
     }
+    deleted["sessions"] = Session.objects.filter(expire_date__lt=timezone.now()).delete()[0]
     logger.info("cleanup_old_data (older than %s days): %s", days, deleted)
     return deleted
 

@@ -6,3 +6,7 @@ from django.dispatch import Signal
 prices_changed = Signal()
 # portfolio_ids: the portfolios whose transactions changed.
 ledger_changed = Signal()
+# symbol, price (Decimal), ts (aware datetime), previous_close (Decimal or None), simulated (bool):
+# a new price of one asset, stored as its bar of the day (assets.services.quote_record) unless
+# simulated. Realtime publishes it to the WebSocket subscribers after the transaction commits.
+price_quoted = Signal()

@@ -1,31 +1,32 @@
 """Validated bulk ingestion of daily bars.
 
-PostgreSQL: ``COPY`` into a temporary staging table, then one
-``INSERT ... ON CONFLICT (asset_id, date) DO UPDATE``. SQLite: the ORM's bulk upsert.
-Each symbol is stored in its own transaction by the caller, so one bad symbol never loses another's
-rows. Rows the data profiler marks as errors are refused and named, never silently dropped.
+The bars are written by the one upsert, ``assets.services.price_bars_upsert`` (``COPY`` into a
+staging table on PostgreSQL). Each symbol is stored in its own transaction by the caller, so one
+bad symbol never loses another's rows. Rows the data profiler marks as errors are refused and
+named, never silently dropped.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import transaction
 
 from personal_finance.assets.models import Asset, CorporateAction, PriceBar
-from personal_finance.assets.services import price_series_refresh
+from personal_finance.assets.services import COLUMNS, price_bars_upsert, price_series_refresh
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.data_profiler.calendars import calendar_for
+from personal_finance.data_profiler.checks import profile_frame
+from personal_finance.data_profiler.services import profile_asset
 
 from .base import History
 
 logger = logging.getLogger("personal_finance.data_sources")
 
-COLUMNS = ("asset_id", "date", "open", "high", "low", "close", "adj_close", "volume", "source")
 FRAME_TO_DB = {
     "Open": "open",
     "High": "high",
@@ -88,8 +89,10 @@ def adjusted_closes(closes: pd.Series, splits: pd.Series, dividends: pd.Series) 
     return closes * factor
 
 
-# --- the upsert ------------------------------------------------------------------------------------
+# --- provider frames as price rows -----------------------------------------------------------------
 def frame_to_rows(asset_id: int, bars: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A provider's bars (Open/High/Low/Close/Adj Close/Volume columns on a date index) as the
+    rows of ``price_bars_upsert`` (columns ``COLUMNS``, ISO dates)."""
     rows = pd.DataFrame(index=range(len(bars)))
     rows["asset_id"] = asset_id
     rows["date"] = pd.DatetimeIndex(bars.index).strftime("%Y-%m-%d")
@@ -105,79 +108,9 @@ def frame_to_rows(asset_id: int, bars: pd.DataFrame, source: str) -> pd.DataFram
     return rows[list(COLUMNS)]
 
 
-def upsert_rows(rows: pd.DataFrame) -> int:
-    """Insert or update price rows (columns COLUMNS). Call inside a transaction."""
-    if rows.empty:
-        return 0
-    if connection.vendor == "postgresql":
-        return _copy_upsert(rows)
-    return _orm_upsert(rows)
-
-
-_STAGE = "pf_pricebar_stage"
-
-
-def _copy_upsert(rows: pd.DataFrame) -> int:
-    # ON CONFLICT cannot touch one row twice in a statement: keep the last row of a repeated key.
-    rows = rows.drop_duplicates(["asset_id", "date"], keep="last")
-    buffer = io.StringIO()
-    rows.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
-    table = PriceBar._meta.db_table
-    cols = ", ".join(COLUMNS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (asset_id bigint, date date, open numeric, high numeric,"
-            " low numeric, close numeric, adj_close numeric, volume bigint, source varchar(32)) ON COMMIT DELETE ROWS"
-        )
-        with cursor.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        cursor.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_STAGE}"  # noqa: S608 - fixed identifiers
-            f" ON CONFLICT (asset_id, date) DO UPDATE SET {updates}"
-        )
-        written = cursor.rowcount
-        cursor.execute(f"TRUNCATE {_STAGE}")
-    return written
-
-
-def _dec(value) -> Decimal | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    return Decimal(repr(float(value)))
-
-
-def _orm_upsert(rows: pd.DataFrame) -> int:
-    objs = [
-        PriceBar(
-            asset_id=int(r.asset_id),
-            date=r.date,
-            open=_dec(r.open),
-            high=_dec(r.high),
-            low=_dec(r.low),
-            close=_dec(r.close),
-            adj_close=_dec(r.adj_close),
-            volume=None if r.volume is None or r.volume is pd.NA else int(r.volume),
-            source=r.source,
-        )
-        for r in rows.itertuples(index=False)
-    ]
-    PriceBar.objects.bulk_create(
-        objs,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["asset", "date"],
-        update_fields=["open", "high", "low", "close", "adj_close", "volume", "source"],
-    )
-    return len(objs)
-
-
 # --- validated ingestion of one symbol ---------------------------------------------------------------
 def _profile_errors(asset: Asset, history: History) -> list[dict]:
     """Rows the data profiler marks as errors: [{"date": ISO, "checks": [...]}]."""
-    from personal_finance.data_profiler.calendars import calendar_for
-    from personal_finance.data_profiler.checks import profile_frame
-
     known_splits = {pd.Timestamp(d).date() for d in history.actions.splits.index}
     known_splits |= set(CorporateAction.objects.filter(asset=asset, kind="split").values_list("date", flat=True))
     report = profile_frame(
@@ -217,12 +150,10 @@ def ingest_history(*, asset: Asset, history: History, partial: bool = False) -> 
         result.splits, result.dividends = store_actions(asset, history)
         if "Adj Close" not in bars.columns or bars["Adj Close"].isna().all():
             bars = bars.assign(**{"Adj Close": np.nan})
-        result.rows_written = upsert_rows(frame_to_rows(asset.pk, bars, history.source))
+        result.rows_written = price_bars_upsert(frame_to_rows(asset.pk, bars, history.source), refresh=False)
         if bars["Adj Close"].isna().any():
             recompute_adjusted(asset)
         price_series_refresh(asset_ids=[asset.pk])
-        from personal_finance.data_profiler.services import profile_asset
-
         profile_asset(asset)  # keep the stored data-quality profile in step with the bars
     result.start = bars.index.min().date().isoformat() if len(bars) else None
     result.end = bars.index.max().date().isoformat() if len(bars) else None
@@ -264,11 +195,7 @@ def recompute_adjusted(asset: Asset) -> int:
     splits = pd.Series({pd.Timestamp(d): float(r) for d, k, r, _ in actions if k == "split"}, dtype="float64")
     dividends = pd.Series({pd.Timestamp(d): float(a) for d, k, _, a in actions if k == "dividend"}, dtype="float64")
     adjusted = adjusted_closes(closes, splits, dividends).round(8)
-    updates = [
-        PriceBar(asset_id=asset.pk, date=d.date(), close=Decimal(repr(float(c))), adj_close=Decimal(repr(float(a))))
-        for d, c, a in zip(index, closes, adjusted, strict=True)
-    ]
-    PriceBar.objects.bulk_create(
-        updates, batch_size=1000, update_conflicts=True, unique_fields=["asset", "date"], update_fields=["adj_close"]
+    rows = pd.DataFrame(
+        {"asset_id": asset.pk, "date": [d.date() for d in index], "close": closes.values, "adj_close": adjusted.values}
     )
-    return len(updates)
+    return price_bars_upsert(rows, update=("adj_close",), refresh=False)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from personal_finance.assets.models import Asset, FxRate, PriceBar
-from personal_finance.assets.services import asset_get_or_create, normalize_symbol
-from personal_finance.realtime.services import publish_price
+from personal_finance.assets.models import Asset, FxRate
+from personal_finance.assets.services import asset_get_or_create, normalize_symbol, quote_record
 
 from .base import ProviderError, ProviderUnavailable, SymbolNotFound
 from .chain import ProviderChain, build_chain
@@ -97,15 +97,25 @@ def fetch_fx(*, base: str, quote: str, start: dt.date | None = None, end: dt.dat
     return {"pair": f"{base}{quote}", "rows": len(rows), "source": provider.name, "sample": provider.sample}
 
 
-def held_symbols() -> list[str]:
-    """Symbols that appear in any portfolio's ledger."""
-    from personal_finance.portfolios.models import Transaction
+# Where the symbols worth keeping up to date come from: each source returns symbols. The portfolios
+# app registers the symbols held in any ledger from its AppConfig.ready(); data_sources never imports
+# the ledger.
+SYMBOL_SOURCES: list[Callable[[], Iterable[str]]] = []
 
-    return sorted(Transaction.objects.filter(asset__isnull=False).values_list("asset__symbol", flat=True).distinct())
+
+def register_symbol_source(source: Callable[[], Iterable[str]]) -> None:
+    if source not in SYMBOL_SOURCES:
+        SYMBOL_SOURCES.append(source)
+
+
+def held_symbols() -> list[str]:
+    """Every symbol a registered source wants (by default: those in any portfolio's ledger)."""
+    return sorted({symbol for source in SYMBOL_SOURCES for symbol in source()})
 
 
 def update_latest_quotes(*, symbols: list[str] | None = None, chain: ProviderChain | None = None) -> dict:
-    """Store the latest quote of each symbol as (or into) its bar of the quote's day."""
+    """Store the latest quote of each symbol as (or into) its bar of the quote's day; each new or
+    changed one reaches the WebSocket subscribers after commit (``quote_record``)."""
     chain = chain or build_chain()
     symbols = symbols if symbols is not None else held_symbols()
     quotes = chain.latest_quotes(symbols) if symbols else {}
@@ -115,26 +125,15 @@ def update_latest_quotes(*, symbols: list[str] | None = None, chain: ProviderCha
         if isinstance(quote, ProviderError) or symbol not in assets:
             failed[symbol] = str(quote) if isinstance(quote, ProviderError) else "unknown asset"
             continue
-        day = quote.ts.astimezone(dt.UTC).date()
-        with transaction.atomic():
-            bar, created = PriceBar.objects.get_or_create(
-                asset=assets[symbol], date=day, defaults={"close": quote.price, "source": quote.source}
-            )
-            changed = created or bar.close != quote.price
-            if not created and bar.close != quote.price:
-                bar.close = quote.price
-                bar.source = quote.source
-                bar.save(update_fields=["close", "source"])
-            if changed:
-                # New or changed: WebSocket subscribers get it once the bar is committed.
-                publish_price(
-                    symbol=symbol,
-                    price=quote.price,
-                    ts=quote.ts,
-                    previous_close=quote.previous_close,
-                    simulated=quote.simulated,
-                )
-        stored[symbol] = {"price": str(quote.price), "date": day.isoformat(), "source": quote.source}
+        saved = quote_record(
+            asset=assets[symbol],
+            price=quote.price,
+            ts=quote.ts,
+            source=quote.source,
+            previous_close=quote.previous_close,
+            simulated=quote.simulated,
+        )
+        stored[symbol] = {"price": str(quote.price), "date": saved.day.isoformat(), "source": quote.source}
     return {"stored": stored, "failed": failed, "at": timezone.now().isoformat()}
 
 
@@ -144,5 +143,6 @@ __all__ = [
     "fetch_fx",
     "fetch_prices",
     "held_symbols",
+    "register_symbol_source",
     "update_latest_quotes",
 ]

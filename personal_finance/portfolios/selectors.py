@@ -40,6 +40,12 @@ def transaction_list(*, portfolio: Portfolio) -> QuerySet[Transaction]:
     return portfolio.transactions.select_related("asset").order_by("trade_date", "id")
 
 
+def ledger_symbols() -> list[str]:
+    """Symbols that appear in any portfolio's ledger (registered with data_sources as the symbols
+    to keep up to date)."""
+    return sorted(Transaction.objects.filter(asset__isnull=False).values_list("asset__symbol", flat=True).distinct())
+
+
 def ledger_rows(*, portfolio: Portfolio, until: dt.date | None = None) -> list[tuple]:
     """The portfolio's transactions as ``LedgerRow``-ordered tuples (no object per row)."""
     qs = Transaction.objects.filter(portfolio=portfolio)

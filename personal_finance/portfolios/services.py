@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -324,11 +325,25 @@ def _tax_lots(value, type_: str, quantity: Decimal | None, errors: dict) -> dict
     return out or None
 
 
-def _check_tax_lots(portfolio: Portfolio, tx: Transaction, exclude_id=None) -> None:
-    if tx.tax_lots:
-        from personal_finance.tax.services import sale_lots_check  # application layer, imported late
+class SaleCheck(Protocol):
+    def __call__(self, *, portfolio: Portfolio, sale: Transaction, exclude_id: int | None) -> None: ...
 
-        sale_lots_check(portfolio=portfolio, sale=tx, exclude_id=exclude_id)
+
+# Checks of a sale that names its tax lots, run before it is stored; each raises ApplicationError
+# to refuse it. Filled from AppConfig.ready() by the apps that own the rule (tax: the lots must be
+# held at the sale date), so the ledger never imports the layers above it.
+SALE_CHECKS: list[SaleCheck] = []
+
+
+def register_sale_check(check: SaleCheck) -> None:
+    if check not in SALE_CHECKS:
+        SALE_CHECKS.append(check)
+
+
+def _check_tax_lots(portfolio: Portfolio, tx: Transaction, exclude_id: int | None = None) -> None:
+    if tx.tax_lots:
+        for check in SALE_CHECKS:
+            check(portfolio=portfolio, sale=tx, exclude_id=exclude_id)
 
 
 # --- end tax ---

@@ -22,7 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from .services import PriceUpdate, publish_prices
+from .messages import PriceUpdate
+from .services import publish_prices
 from .tracker import conf, subscribed_symbols, tracker
 
 logger = logging.getLogger("personal_finance.realtime")

@@ -12,7 +12,7 @@ from personal_finance.portfolios.ledger import ZERO, replay
 from personal_finance.portfolios.models import Portfolio
 from personal_finance.portfolios.selectors import ledger_rows
 
-from .services import iso_z, utc_day
+from .messages import iso_z, utc_day
 
 CENT = Decimal("0.01")
 

@@ -1,7 +1,8 @@
-"""The one publishing path of prices (DESIGN 8): every price source stores its price, then calls
-``publish_price`` (or ``publish_prices`` for a batch); the broadcast runs after the transaction
-commits, so a subscriber never sees a price the database does not have (simulated prices, which
-are never stored, are published at once).
+"""The one publishing path of prices (docs/contracts.md#websocket-protocol). A stored price arrives
+as the ``price_quoted`` signal of ``assets.services.quote_record`` (connected to ``on_price_quoted``
+by ``RealtimeConfig.ready()``); the feed's simulated prices call ``publish_prices`` directly. The
+broadcast runs after the transaction commits, so a subscriber never sees a price the database does
+not have (simulated prices, which are never stored, are published at once).
 
 A broadcast sends each price to its symbol's group (``quotes.<SYMBOL>``) and a new value to the
 group of every *watched* portfolio (one with an open stream) that holds one of the symbols.
@@ -12,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -24,66 +23,19 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+from personal_finance.assets.models import Asset, PriceBar
+from personal_finance.portfolios.models import Portfolio, Transaction
 
 from .groups import normalize_symbol, portfolio_group, quote_group
 from .hub import price_layer
+from .messages import PriceUpdate, portfolio_event, price_event, utc_day
+from .selectors import portfolio_live_value
+from .tracker import redis_url, tracker, watched_portfolios
 
 logger = logging.getLogger("personal_finance.realtime")
-
-PCT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class PriceUpdate:
-    symbol: str
-    price: Decimal
-    ts: dt.datetime
-    previous_close: Decimal | None = None
-    simulated: bool = False
-
-
-def decimal_text(value: Decimal) -> str:
-    """``187.23000000`` -> ``"187.23"``; never an exponent."""
-    return format(Decimal(value).normalize(), "f")
-
-
-def iso_z(ts: dt.datetime) -> str:
-    if timezone.is_naive(ts):
-        ts = timezone.make_aware(ts, dt.UTC)
-    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def utc_day(ts: dt.datetime) -> dt.date:
-    return (ts if timezone.is_aware(ts) else timezone.make_aware(ts, dt.UTC)).astimezone(dt.UTC).date()
-
-
-def price_message(update: PriceUpdate) -> dict:
-    """The client message of DESIGN 8: ``{"type": "price", "symbol", "price", "change_pct", "ts"}``,
-    plus ``"simulated": true`` for the simulated feed. ``change_pct`` is against the previous
-    close, ``null`` when no earlier close is stored."""
-    change = None
-    if update.previous_close:
-        change = str(((Decimal(update.price) / Decimal(update.previous_close) - 1) * 100).quantize(PCT))
-    message = {
-        "type": "price",
-        "symbol": update.symbol,
-        "price": decimal_text(update.price),
-        "change_pct": change,
-        "ts": iso_z(update.ts),
-    }
-    if update.simulated:
-        message["simulated"] = True
-    return message
-
-
-def price_event(update: PriceUpdate) -> dict:
-    """The channel-layer event: the client text is serialised once, not once per subscriber."""
-    return {"type": "price.update", "symbol": update.symbol, "text": json.dumps(price_message(update))}
-
-
-def portfolio_event(message: dict) -> dict:
-    return {"type": "portfolio.update", "id": message["id"], "text": json.dumps(message)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +61,11 @@ def publish_price(
             )
         ]
     )[0]
+
+
+def on_price_quoted(sender, *, symbol, price, ts, previous_close=None, simulated=False, **kwargs) -> None:
+    """Receiver of ``contrib.signals.price_quoted``: publish the stored price after commit."""
+    publish_price(symbol=symbol, price=price, ts=ts, previous_close=previous_close, simulated=simulated)
 
 
 def publish_prices(updates: Iterable[PriceUpdate]) -> list[PriceUpdate]:
@@ -164,8 +121,6 @@ async def awatched_portfolios() -> frozenset[int]:
     """The watched portfolios, re-read at most once a second: a hot feed does not read Redis per
     price, and a new portfolio stream gets its current value on connect anyway."""
     global _watched  # noqa: PLW0603 - a per-process cache
-    from .tracker import redis_url, tracker, watched_portfolios
-
     if redis_url() is None:  # embedded: this process's own counters
         return frozenset(tracker.portfolios)
     at, ids = _watched
@@ -188,10 +143,6 @@ async def _group_send(layer, group: str, event: dict) -> int:
 
 def previous_closes(updates: list[PriceUpdate]) -> dict[tuple[str, dt.date], Decimal]:
     """The last stored close strictly before each update's day; one query per distinct day."""
-    from django.db.models import OuterRef, Subquery
-
-    from personal_finance.assets.models import Asset, PriceBar
-
     out: dict[tuple[str, dt.date], Decimal] = {}
     by_day: dict[dt.date, set[str]] = {}
     for u in updates:
@@ -209,11 +160,6 @@ def previous_closes(updates: list[PriceUpdate]) -> dict[tuple[str, dt.date], Dec
 
 def portfolio_messages(updates: list[PriceUpdate]) -> list[dict]:
     """New values of the watched portfolios that hold one of the updated symbols."""
-    from personal_finance.portfolios.models import Portfolio, Transaction
-
-    from .selectors import portfolio_live_value
-    from .tracker import watched_portfolios
-
     watched = watched_portfolios()
     if not watched:
         return []

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from personal_finance.assets.selectors import assets_with_last_price, fx_rates_to
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.queue import enqueue_on_commit
 from personal_finance.portfolios.models import Portfolio, Transaction, TransactionType
 
 from . import engine
@@ -327,11 +328,9 @@ def tax_report_request(
     *, owner, portfolio: Portfolio | None, year: int, method: str = "", fmt: str = "json"
 ) -> TaxReport:
     """Create a stored report and render it on a worker (`generate_tax_reports`) after commit."""
-    from .tasks import generate_tax_reports
-
     _scope(user=owner, portfolio=portfolio)
     report = TaxReport.objects.create(owner=owner, portfolio=portfolio, year=year, method=method or "", format=fmt)
-    generate_tax_reports.delay_on_commit(report.pk)
+    enqueue_on_commit("personal_finance.tax.tasks.generate_tax_reports", report.pk)
     return report
 
 

@@ -130,19 +130,3 @@ def test_celery_health_ok_with_real_worker(client, celery_not_eager):
     assert body["checks"]["celery"]["queues"] == {"high": 1, "default": 1, "low": 1} or all(
         n >= 1 for n in body["checks"]["celery"]["queues"].values()
     )
-
-
-@pytest.mark.django_db(transaction=True)  # the check reads from its own thread's connection
-def test_providers_check_shows_circuit_state(client):
-    from django.utils import timezone
-
-    from personal_finance.data_sources.models import ProviderState
-
-    ProviderState.objects.create(name="csv", state="open", open_until=timezone.now(), last_error="boom")
-    body = client.get("/health/providers/").json()
-    assert body["status"] == "ok"  # the sample provider is still usable
-    assert body["checks"]["providers"]["providers"]["csv"]["last_error"] == "boom"
-    ProviderState.objects.create(name="sample", state="open", open_until=timezone.now())
-    response = client.get("/health/providers/")
-    assert response.status_code == 503
-    assert "circuit open" in response.json()["checks"]["providers"]["error"]

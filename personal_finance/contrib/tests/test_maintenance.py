@@ -7,19 +7,27 @@ from personal_finance.contrib.tasks import backup_database, cleanup_old_data
 
 
 @pytest.mark.django_db
-def test_cleanup_deletes_only_old_generated_reports(user):
-    from personal_finance.analytics.models import PerformanceReport
-    from personal_finance.portfolios.tests.factories import PortfolioFactory
+def test_cleanup_deletes_only_rows_older_than_the_retention_of_registered_rules(monkeypatch):
+    from django.contrib.sessions.models import Session
 
-    portfolio = PortfolioFactory(owner=user)
-    old = PerformanceReport.objects.create(owner=user, portfolio=portfolio)
-    PerformanceReport.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=200))
-    fresh = PerformanceReport.objects.create(owner=user, portfolio=portfolio)
-    result = cleanup_old_data.delay(90).get()
-    assert result["performance_reports"] == 1
-    assert list(PerformanceReport.objects.values_list("pk", flat=True)) == [fresh.pk]
-    assert cleanup_old_data.delay(90).get()["performance_reports"] == 0  # idempotent
-    assert portfolio.pk  # the ledger is untouched
+    from personal_finance.contrib import maintenance
+
+    now = timezone.now()
+    for key, age in (("old", 200), ("recent", 10)):
+        Session.objects.create(session_key=key, session_data="", expire_date=now + dt.timedelta(days=400 - age))
+    # A rule registered the way apps do it: rows whose date is older than `days` go.
+    monkeypatch.setattr(maintenance, "EXPIRING", {})
+    maintenance.register_expiring("far_sessions", lambda: Session, field="expire_date")
+    result = cleanup_old_data.delay(-250).get()  # cutoff 250 days from now: only "old" expires before it
+    assert result == {"far_sessions": 1, "sessions": 0}
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["recent"]
+    assert cleanup_old_data.delay(-250).get()["far_sessions"] == 0  # idempotent
+
+
+def test_apps_register_their_generated_reports():
+    from personal_finance.contrib.maintenance import EXPIRING
+
+    assert {"performance_reports", "tax_reports"} <= set(EXPIRING)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from channels.routing import get_default_application
 from channels.testing import WebsocketCommunicator
 
 from personal_finance.realtime import services
@@ -55,9 +56,8 @@ def assets(db):
 
 
 def application():
-    from config.asgi import application as app
-
-    return app
+    """The project's ASGI application (settings.ASGI_APPLICATION: middleware, auth, routing)."""
+    return get_default_application()
 
 
 def communicator(path: str, *, token: str | None = None, cookie: str | None = None) -> WebsocketCommunicator:

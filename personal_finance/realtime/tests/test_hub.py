@@ -10,7 +10,8 @@ import pytest
 
 from personal_finance.realtime.groups import quote_group
 from personal_finance.realtime.hub import get_hub
-from personal_finance.realtime.services import PriceUpdate, abroadcast_prices
+from personal_finance.realtime.messages import PriceUpdate
+from personal_finance.realtime.services import abroadcast_prices
 from personal_finance.realtime.tracker import tracker
 
 from .conftest import connected

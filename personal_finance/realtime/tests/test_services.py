@@ -14,7 +14,8 @@ from personal_finance.data_sources.chain import ProviderChain
 from personal_finance.realtime import services
 from personal_finance.realtime.feed import PriceFeed, is_trading
 from personal_finance.realtime.groups import InvalidSymbol, quote_group
-from personal_finance.realtime.services import PriceUpdate, price_message, publish_price
+from personal_finance.realtime.messages import PriceUpdate, price_message
+from personal_finance.realtime.services import publish_price
 from personal_finance.realtime.tracker import tracker
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,6 @@
 """``publish_price SYMBOL PRICE``: store a price as the symbol's bar of the day, then publish it to
-the WebSocket subscribers (DESIGN 9), through the same publishing service as the ingestion task."""
+the WebSocket subscribers (docs/contracts.md#command-line), through the same write path as the
+live quotes of the ingestion task (``assets.services.quote_record``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from personal_finance.assets.models import Asset, PriceBar
+from personal_finance.assets.models import Asset
+from personal_finance.assets.services import asset_get_or_create, quote_record
 from personal_finance.contrib.commands import ContractCommand
 from personal_finance.realtime.groups import InvalidSymbol, normalize_symbol
-from personal_finance.realtime.services import price_message, publish_price
+from personal_finance.realtime.messages import PriceUpdate, price_message
+from personal_finance.realtime.services import previous_closes
 
 
 class Command(ContractCommand):
@@ -53,24 +56,22 @@ class Command(ContractCommand):
             self.fail(f"argument SYMBOL: unknown symbol {symbol} (fetch or import its prices first, or pass --create)")
         with transaction.atomic():
             if asset is None:
-                from personal_finance.assets.services import asset_get_or_create
-
                 asset = asset_get_or_create(symbol=symbol, currency=options["currency"].upper())[0]
-            previous = (
-                PriceBar.objects.filter(asset=asset, date__lt=day)
-                .order_by("-date")
-                .values_list("close", flat=True)[:1]
+            update = PriceUpdate(symbol=symbol, price=price, ts=ts)
+            previous_close = previous_closes([update]).get((symbol, day))
+            # Published even when the day's bar already holds this price: the user asked for it.
+            quote = quote_record(
+                asset=asset,
+                price=price,
+                ts=ts,
+                source="publish_price",
+                previous_close=previous_close,
+                announce_unchanged=True,
             )
-            previous_close = previous[0] if previous else None
-            bar, created = PriceBar.objects.get_or_create(
-                asset=asset, date=day, defaults={"close": price, "source": "publish_price"}
-            )
-            if not created and bar.close != price:
-                bar.close = price
-                bar.source = "publish_price"
-                bar.save(update_fields=["close", "source"])
-            update = publish_price(symbol=symbol, price=price, ts=ts, previous_close=previous_close)
-        message = price_message(update)
-        document = {"stored": {"symbol": symbol, "date": day.isoformat(), "created": created}, "published": message}
+        message = price_message(PriceUpdate(symbol=symbol, price=price, ts=ts, previous_close=previous_close))
+        document = {
+            "stored": {"symbol": symbol, "date": day.isoformat(), "created": quote.created},
+            "published": message,
+        }
         change = "" if message["change_pct"] is None else f" ({message['change_pct']}%)"
         self.emit(options, f"{symbol} {message['price']}{change}: stored as the {day} bar and published", document)

@@ -1,11 +1,15 @@
+"""``import_prices FILE.csv --symbol SYMBOL``: daily bars from a price CSV, through the same
+validated ingestion as every provider (the data profiler refuses rows with errors)."""
+
 import datetime as dt
 import math
 from decimal import Decimal
 
-from personal_finance.assets.services import asset_get_or_create, normalize_symbol
+from personal_finance.assets.services import Quote, asset_get_or_create, normalize_symbol, quote_announce
 from personal_finance.contrib.commands import ContractCommand
+from personal_finance.data_sources.base import History, normalise_bars
+from personal_finance.data_sources.ingest import IngestRefused, ingest_history
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
-from personal_finance.realtime.services import publish_price
 
 
 def _dec(value: float) -> Decimal | None:
@@ -39,9 +43,6 @@ class Command(ContractCommand):
             dup = frame.index.duplicated().argmax() + 1
             self.fail(f"{path}: row {dup}, column 'Date': duplicate date {frame.index[dup - 1].date()}")
         asset, created = asset_get_or_create(symbol=symbol, currency=options["currency"].upper())
-        from personal_finance.data_sources.base import History, normalise_bars
-        from personal_finance.data_sources.ingest import IngestRefused, ingest_history
-
         # The same gate as every price source: the data profiler refuses rows with errors.
         try:
             result = ingest_history(
@@ -55,11 +56,9 @@ class Command(ContractCommand):
         last_day = frame.index.max().date()
         if last_day >= dt.date.today() - dt.timedelta(days=7):  # noqa: DTZ011 - a calendar date
             # A recent last bar is the symbol's newest price for the WebSocket subscribers.
-            publish_price(
-                symbol=symbol,
-                price=_dec(frame["Close"].iloc[frame.index.argmax()]),
-                ts=dt.datetime.combine(last_day, dt.time(0, 0), tzinfo=dt.UTC),
-            )
+            ts = dt.datetime.combine(last_day, dt.time(0, 0), tzinfo=dt.UTC)
+            price = _dec(frame["Close"].iloc[frame.index.argmax()])
+            quote_announce(Quote(asset=asset, price=price, ts=ts, day=last_day))
         document = {
             "symbol": symbol,
             "asset_created": created,

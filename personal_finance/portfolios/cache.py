@@ -1,6 +1,9 @@
-"""Cached analytics documents, invalidated by version: a change to a portfolio's transactions or to
-the prices of any asset it holds bumps the portfolio's version, so stale entries are never read
-(they expire on their own)."""
+"""Cached documents of a portfolio (holdings here; performance, risk and allocation in analytics),
+invalidated by version: a change to the portfolio's transactions or to the prices of any asset it
+holds bumps the portfolio's version, so stale entries are never read (they expire on their own).
+
+The receivers are connected by ``PortfoliosConfig.ready()``.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ from django.dispatch import receiver
 
 from personal_finance.contrib.signals import ledger_changed, prices_changed
 
-logger = logging.getLogger("personal_finance.analytics")
+from .models import Transaction
+
+logger = logging.getLogger("personal_finance.portfolios")
 TIMEOUT = 24 * 3600
 
 
 def _version_key(portfolio_id: int) -> str:
-    return f"analytics:v:{portfolio_id}"
+    return f"documents:v:{portfolio_id}"
 
 
 def version(portfolio_id: int) -> int:
@@ -46,7 +51,7 @@ def key(kind: str, portfolio_id: int, params: dict) -> str:
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()[
         :16
     ]
-    return f"analytics:{kind}:{portfolio_id}:{version(portfolio_id)}:{digest}"
+    return f"documents:{kind}:{portfolio_id}:{version(portfolio_id)}:{digest}"
 
 
 def cached(kind: str, portfolio_id: int, params: dict, compute):
@@ -67,7 +72,5 @@ def _on_ledger_changed(sender, portfolio_ids, **kwargs):
 
 @receiver(prices_changed)
 def _on_prices_changed(sender, asset_ids, **kwargs):
-    from personal_finance.portfolios.models import Transaction
-
     pids = Transaction.objects.filter(asset_id__in=list(asset_ids)).values_list("portfolio_id", flat=True).distinct()
     bump(list(pids))
