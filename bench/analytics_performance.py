@@ -125,8 +125,7 @@ def main() -> None:
     from django.db import transaction
 
     from personal_finance.assets.models import Asset, FxRate
-    from personal_finance.assets.services import price_series_refresh
-    from personal_finance.assets.services import COLUMNS, price_bars_upsert
+    from personal_finance.assets.services import COLUMNS, price_bars_upsert, price_series_refresh
     from personal_finance.portfolios.importers import transactions_import
 
     t0 = time.perf_counter()

@@ -65,8 +65,8 @@ def main() -> None:
     from django.db import connection, transaction
 
     from personal_finance.assets.models import Asset, PriceBar
-    from personal_finance.data_profiler.checks import profile_frame
     from personal_finance.assets.services import COLUMNS, price_bars_upsert
+    from personal_finance.data_profiler.checks import profile_frame
 
     symbols, rows = make_rows(args.assets, args.days)
     assets = Asset.objects.bulk_create([Asset(symbol=s, currency="USD") for s in symbols])
