@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from personal_finance.contrib.models import TimeStampedModel
 
+# One definition of a symbol: upper case as the provider spells it (AAPL, BRK-B, ^GSPC, EURUSD=X).
+SYMBOL_PATTERN = r"^[A-Z0-9^][A-Z0-9.\-=^]{0,31}$"
+SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 SYMBOL_VALIDATOR = RegexValidator(
-    r"^[A-Z0-9^][A-Z0-9.\-=^]{0,31}$",
+    SYMBOL_PATTERN,
     "Symbols are upper-case as the provider spells them (AAPL, BRK-B, ^GSPC, EURUSD=X).",
 )
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 
-PRICE = {"max_digits": 24, "decimal_places": 8}
+PRICE: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
 
 
 class AssetClass(models.TextChoices):

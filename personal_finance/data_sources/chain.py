@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -151,9 +152,9 @@ class ProviderChain:
             self.sleep(wait)
             attempt += 1
 
-    def _run(self, method: str, symbols: list[str], *args) -> dict[str, object]:
+    def _run(self, method: str, symbols: list[str], *args) -> dict[str, Any]:
         pending = list(dict.fromkeys(symbols))
-        results: dict[str, object] = {}
+        results: dict[str, Any] = {}
         last_error: dict[str, ProviderError] = {}
         for provider in self.providers:
             if not pending:

@@ -192,8 +192,11 @@ def recompute_adjusted(asset: Asset) -> int:
     index = pd.DatetimeIndex([d for d, _ in data])
     closes = pd.Series([float(c) for _, c in data], index=index)
     actions = list(CorporateAction.objects.filter(asset=asset).values_list("date", "kind", "ratio", "amount"))
-    splits = pd.Series({pd.Timestamp(d): float(r) for d, k, r, _ in actions if k == "split"}, dtype="float64")
-    dividends = pd.Series({pd.Timestamp(d): float(a) for d, k, _, a in actions if k == "dividend"}, dtype="float64")
+    # The model's constraint guarantees a ratio on splits and an amount on dividends.
+    splits = pd.Series({pd.Timestamp(d): float(r or 0) for d, k, r, _ in actions if k == "split"}, dtype="float64")
+    dividends = pd.Series(
+        {pd.Timestamp(d): float(a or 0) for d, k, _, a in actions if k == "dividend"}, dtype="float64"
+    )
     adjusted = adjusted_closes(closes, splits, dividends).round(8)
     rows = pd.DataFrame(
         {"asset_id": asset.pk, "date": [d.date() for d in index], "close": closes.values, "adj_close": adjusted.values}

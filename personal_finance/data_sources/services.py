@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from personal_finance.assets.models import Asset, FxRate
+from personal_finance.assets.models import Asset, AssetClass, FxRate
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol, quote_record
 
 from .base import ProviderError, ProviderUnavailable, SymbolNotFound
@@ -36,7 +36,7 @@ def _ensure_asset(symbol: str, chain: ProviderChain) -> Asset:
     except ProviderError:
         fields = {}
     currency = fields.pop("currency", "USD")
-    if fields.get("asset_class") not in {c for c, _ in Asset._meta.get_field("asset_class").choices}:
+    if fields.get("asset_class") not in AssetClass.values:
         fields.pop("asset_class", None)
     return asset_get_or_create(symbol=symbol, currency=currency, **fields)[0]
 

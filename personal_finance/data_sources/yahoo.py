@@ -241,7 +241,7 @@ class YahooProvider(PriceProvider):
             exchange=data.get("exchange") or "",
             sector=data.get("sector") or "",
             country=data.get("country") or "",
-            isin=data.get("isin") if data.get("isin") not in (None, "-") else "",
+            isin=str(data.get("isin") or "").replace("-", ""),
         )
 
     def corporate_actions(self, symbol, start, end=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -9,8 +11,9 @@ from django.db.models import Q
 from personal_finance.assets.models import CURRENCY_VALIDATOR, Asset
 from personal_finance.contrib.models import TimeStampedModel
 
-MONEY = {"max_digits": 24, "decimal_places": 8}
-QUANTITY = {"max_digits": 28, "decimal_places": 10}
+# Field options of every stored amount and quantity (the tax app's stored results use them too).
+MONEY: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
+QUANTITY: dict[str, Any] = {"max_digits": 28, "decimal_places": 10}
 
 
 class Portfolio(TimeStampedModel):

@@ -80,8 +80,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         """Hook: the connection is accepted and counted."""
 
     async def disconnect(self, code):
-        if getattr(self, "writer", None) is not None:
-            self.writer.cancel()
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
         if getattr(self, "registered", False):
             self.registered = False
             tracker.disconnect(self.kind)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import re
 
-from personal_finance.assets.models import SYMBOL_VALIDATOR
-
-# The asset model's symbol rule (upper case as the provider spells it): AAPL, BRK-B, ^GSPC, EURUSD=X.
-SYMBOL_RE = SYMBOL_VALIDATOR.regex  # one definition of a symbol
+from personal_finance.assets.models import SYMBOL_RE
 
 # Characters a symbol may hold that a group name may not. "_" never occurs in a valid symbol, so
 # "_" plus one letter is an unambiguous escape and the mapping is one-to-one.

@@ -87,7 +87,8 @@ class PriceHub:
             if not self.subscribers and not self.joined and self.task is not None:
                 # Idle: stop receiving (a pub/sub layer unsubscribes the channel on cancel).
                 self.task.cancel()
-                self.refresher.cancel()
+                if self.refresher is not None:
+                    self.refresher.cancel()
                 self.task = self.refresher = self.channel = None
 
     async def _keep_memberships(self) -> None:

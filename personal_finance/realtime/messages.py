@@ -44,7 +44,7 @@ def price_message(update: PriceUpdate) -> dict:
     change = None
     if update.previous_close:
         change = str(((Decimal(update.price) / Decimal(update.previous_close) - 1) * 100).quantize(PCT))
-    message = {
+    message: dict[str, object] = {
         "type": "price",
         "symbol": update.symbol,
         "price": decimal_text(update.price),

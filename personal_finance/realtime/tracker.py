@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from typing import Any
 
 from django.conf import settings
 
@@ -148,7 +149,7 @@ def _is_redis_layer(backend: str) -> bool:
 
 def redis_url() -> str | None:
     """The Redis of the default channel layer when it is a Redis layer, else None."""
-    layer = settings.CHANNEL_LAYERS.get("default", {})
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
     if not _is_redis_layer(layer.get("BACKEND", "")):
         return None
     hosts = layer.get("CONFIG", {}).get("hosts") or []

@@ -9,6 +9,7 @@ user's short- and long-term rates for one tax year. Amounts are in the portfolio
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -16,13 +17,12 @@ from django.db import models
 from django.db.models import Q
 
 from personal_finance.contrib.models import TimeStampedModel
+from personal_finance.portfolios.models import MONEY, QUANTITY
 
 from .engine.types import METHODS
 
 METHOD_CHOICES = [(m, m) for m in METHODS]
-MONEY = {"max_digits": 24, "decimal_places": 8}
-QUANTITY = {"max_digits": 28, "decimal_places": 10}
-RATE = {"max_digits": 6, "decimal_places": 5}
+RATE: dict[str, Any] = {"max_digits": 6, "decimal_places": 5}
 TERM_CHOICES = [("short", "short-term"), ("long", "long-term")]
 
 

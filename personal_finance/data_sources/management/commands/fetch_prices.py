@@ -15,14 +15,16 @@ class Command(ContractCommand):
         super().add_arguments(parser)
 
     def handle(self, *args, **options):
-        dates = {}
+        dates: dict[str, dt.date | None] = {"start": None, "end": None}
         for key in ("start", "end"):
             if options[key]:
                 try:
                     dates[key] = dt.date.fromisoformat(options[key])
                 except ValueError:
                     self.fail(f"--{key}: not a date (YYYY-MM-DD): {options[key]!r}")
-        report = fetch_prices(symbols=options["symbols"], partial=options["partial"], **dates)
+        report = fetch_prices(
+            symbols=options["symbols"], start=dates["start"], end=dates["end"], partial=options["partial"]
+        )
         parts = []
         for symbol, r in report["symbols"].items():
             if "error" in r:

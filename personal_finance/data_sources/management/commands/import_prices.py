@@ -2,7 +2,6 @@
 validated ingestion as every provider (the data profiler refuses rows with errors)."""
 
 import datetime as dt
-import math
 from decimal import Decimal
 
 from personal_finance.assets.services import Quote, asset_get_or_create, normalize_symbol, quote_announce
@@ -12,9 +11,9 @@ from personal_finance.data_sources.ingest import IngestRefused, ingest_history
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
 
 
-def _dec(value: float) -> Decimal | None:
+def _dec(value: float) -> Decimal:
     # repr of a float is the shortest text that round-trips: "187.23", not 187.229999...
-    return None if value is None or math.isnan(value) else Decimal(repr(float(value)))
+    return Decimal(repr(float(value)))
 
 
 class Command(ContractCommand):
