@@ -3,38 +3,12 @@ from decimal import Decimal
 
 import factory
 
-from personal_finance.assets.models import Asset, FxRate, PriceBar
+# The asset factories live with the assets app (a lower layer); re-exported for existing imports.
+from personal_finance.assets.tests.factories import AssetFactory, FxRateFactory, PriceBarFactory
 from personal_finance.portfolios.models import Portfolio, Transaction
 from personal_finance.users.tests.factories import UserFactory
 
-
-class AssetFactory(factory.django.DjangoModelFactory):
-    symbol = factory.Sequence(lambda n: f"SYM{n}")
-    name = factory.LazyAttribute(lambda o: f"{o.symbol} Inc.")
-    currency = "USD"
-
-    class Meta:
-        model = Asset
-        django_get_or_create = ("symbol",)
-
-
-class PriceBarFactory(factory.django.DjangoModelFactory):
-    asset = factory.SubFactory(AssetFactory)
-    date = dt.date(2024, 1, 2)
-    close = Decimal("100")
-
-    class Meta:
-        model = PriceBar
-
-
-class FxRateFactory(factory.django.DjangoModelFactory):
-    base = "EUR"
-    quote = "USD"
-    date = dt.date(2024, 1, 2)
-    rate = Decimal("1.1")
-
-    class Meta:
-        model = FxRate
+__all__ = ["AssetFactory", "FxRateFactory", "PortfolioFactory", "PriceBarFactory", "TransactionFactory"]
 
 
 class PortfolioFactory(factory.django.DjangoModelFactory):
