@@ -5,10 +5,10 @@ import pytest
 from django.utils import timezone
 
 from personal_finance.assets.models import Asset, CorporateAction, PriceBar
+from personal_finance.assets.tests.factories import AssetFactory
 from personal_finance.data_profiler.models import AssetProfile
 from personal_finance.data_profiler.selectors import asset_price_frame
 from personal_finance.data_profiler.services import profile_asset
-from personal_finance.portfolios.tests.factories import AssetFactory
 from personal_finance.users.tests.factories import UserFactory
 
 from .conftest import clean_frame

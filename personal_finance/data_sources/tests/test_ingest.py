@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from personal_finance.assets.models import Asset, CorporateAction, PriceBar
+from personal_finance.assets.tests.factories import AssetFactory
 from personal_finance.data_sources.base import CorporateActions, History
 from personal_finance.data_sources.cassette import ReplayClient
 from personal_finance.data_sources.chain import ProviderChain
@@ -19,7 +20,6 @@ from personal_finance.data_sources.ingest import IngestRefused, adjusted_closes,
 from personal_finance.data_sources.sample import SampleProvider
 from personal_finance.data_sources.services import fetch_fx, fetch_prices, update_latest_quotes
 from personal_finance.data_sources.yahoo import YahooProvider
-from personal_finance.portfolios.tests.factories import AssetFactory
 
 pytestmark = pytest.mark.django_db
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
