@@ -331,7 +331,7 @@ def store_market(market: Market, *, price_years: int, source: str = "bench") -> 
                 }
             )
             prev = c
-        bars += price_bars_upsert([{**bar, "asset_id": asset.pk, "source": source} for bar in series])
+        bars += price_bars_upsert(series, asset=asset, source=source)
     FxRate.objects.bulk_create(
         [
             FxRate(base="EUR", quote="USD", date=d, rate=Decimal(repr(round(float(r), 6))), source=source)

@@ -125,8 +125,12 @@ class CorporateAction(models.Model):
         ordering = ["asset", "date"]
         constraints = [
             models.UniqueConstraint(fields=["asset", "date", "kind"], name="corporateaction_unique"),
+            # ``isnull=False`` is needed: ``NULL > 0`` is unknown, and a CHECK passes on unknown.
             models.CheckConstraint(
-                condition=(Q(kind="split", ratio__gt=0) | Q(kind="dividend", amount__gt=0)),
+                condition=(
+                    Q(kind="split", ratio__isnull=False, ratio__gt=0)
+                    | Q(kind="dividend", amount__isnull=False, amount__gt=0)
+                ),
                 name="corporateaction_value_present",
             ),
         ]

@@ -56,44 +56,54 @@ _STAGE = "pf_pricebar_stage"
 
 
 def price_bars_upsert(
-    rows: pd.DataFrame | Iterable[Mapping], *, update: Sequence[str] = BAR_FIELDS, refresh: bool = True
+    bars: pd.DataFrame | Iterable[Mapping],
+    *,
+    asset: Asset | None = None,
+    source: str = "",
+    update: Sequence[str] = BAR_FIELDS,
+    refresh: bool = True,
 ) -> int:
     """The one write of daily bars: insert each row, or update the stored bar of the same asset and
     date. Returns the number of rows written.
 
-    ``rows``: a DataFrame with the columns ``COLUMNS`` (missing bar columns are NULL, ``source``
-    empty), or mappings with ``asset_id`` (or ``asset``), ``date`` and any of ``BAR_FIELDS``.
-    ``update``: the columns a stored bar takes from the new row; the others keep their stored value
-    (a live quote updates only ``close`` and ``source``). A key repeated in ``rows`` keeps its last
-    row. ``refresh``: rebuild the packed series of the touched assets (``price_series_refresh``,
-    which announces ``prices_changed``); a caller that writes more first passes False and refreshes
-    once itself. Callers validate values (``close`` > 0) before.
+    ``bars``: a DataFrame with the columns ``COLUMNS`` (missing bar columns are NULL), or mappings
+    with ``date``, any of ``BAR_FIELDS`` and ``asset_id`` (or ``asset``). ``asset`` and ``source``
+    fill in bars that name none (one asset's series from one source). ``update``: the columns a
+    stored bar takes from the new row; the others keep their stored value (a live quote updates
+    only ``close`` and ``source``). A key repeated in ``bars`` keeps its last row. ``refresh``:
+    rebuild the packed series of the touched assets (``price_series_refresh``, which announces
+    ``prices_changed``); a caller that writes more first passes False and refreshes once itself.
+    Callers validate values before (``close`` > 0 is a database constraint: IntegrityError).
     """
-    frame = _bar_frame(rows)
+    frame = _bar_frame(bars, asset_id=None if asset is None else asset.pk, source=source)
     update = [c for c in update if c in BAR_FIELDS]
-    if frame.empty:
-        return 0
+    written = 0
     with transaction.atomic():
-        if connection.vendor == "postgresql" and len(frame) >= COPY_MIN_ROWS:
+        if frame.empty:
+            pass
+        elif connection.vendor == "postgresql" and len(frame) >= COPY_MIN_ROWS:
             written = _copy_upsert(frame, update)
         else:
             written = _orm_upsert(frame, update)
         if refresh:
-            price_series_refresh(asset_ids=frame["asset_id"].unique().tolist())
+            touched = {int(a) for a in frame["asset_id"].unique()} | ({asset.pk} if asset is not None else set())
+            price_series_refresh(asset_ids=touched)
     return written
 
 
-def _bar_frame(rows: pd.DataFrame | Iterable[Mapping]) -> pd.DataFrame:
+def _bar_frame(rows: pd.DataFrame | Iterable[Mapping], *, asset_id: int | None, source: str) -> pd.DataFrame:
     if not isinstance(rows, pd.DataFrame):
         records = []
         for row in rows:
             record = {c: row.get(c) for c in COLUMNS}
-            if record["asset_id"] is None and row.get("asset") is not None:
-                record["asset_id"] = row["asset"].pk
+            if record["asset_id"] is None:
+                record["asset_id"] = row["asset"].pk if row.get("asset") is not None else asset_id
             records.append(record)
         rows = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     frame = rows.reindex(columns=list(COLUMNS))
-    frame["source"] = frame["source"].fillna("")
+    if asset_id is not None:
+        frame["asset_id"] = frame["asset_id"].fillna(asset_id)
+    frame["source"] = frame["source"].fillna(source)
     # ON CONFLICT cannot touch one row twice in a statement: keep the last row of a repeated key.
     return frame.drop_duplicates(["asset_id", "date"], keep="last")
 

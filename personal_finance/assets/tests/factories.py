@@ -1,9 +1,11 @@
+"""Factories of the shared reference data (the lowest domain layer: other apps' tests import these)."""
+
 import datetime as dt
 from decimal import Decimal
 
 import factory
 
-from personal_finance.assets.models import Asset, FxRate, PriceBar
+from personal_finance.assets.models import Asset, CorporateAction, FxRate, PriceBar
 
 
 class AssetFactory(factory.django.DjangoModelFactory):
@@ -33,3 +35,13 @@ class FxRateFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = FxRate
+
+
+class CorporateActionFactory(factory.django.DjangoModelFactory):
+    asset = factory.SubFactory(AssetFactory)
+    date = dt.date(2024, 6, 10)
+    kind = CorporateAction.Kind.SPLIT
+    ratio = Decimal("2")
+
+    class Meta:
+        model = CorporateAction

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import factory
 
+# The asset factories live with the assets app (a lower layer); re-exported for existing imports.
 from personal_finance.assets.tests.factories import AssetFactory, FxRateFactory, PriceBarFactory
 from personal_finance.portfolios.models import Portfolio, Transaction
 from personal_finance.users.tests.factories import UserFactory

@@ -1,16 +1,13 @@
-import datetime as dt
 import json
-from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 
-from personal_finance.assets.models import Asset, PriceBar
+from personal_finance.assets.models import PriceBar
 from personal_finance.portfolios.models import Portfolio, Transaction
 from personal_finance.users.tests.factories import UserFactory
 
-from .factories import AssetFactory, FxRateFactory, PortfolioFactory, PriceBarFactory, TransactionFactory
+from .factories import AssetFactory, PortfolioFactory, PriceBarFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,24 +18,17 @@ def superuser():
 
 
 def test_every_admin_page_renders(client, superuser):
+    # The assets app's admin pages are tested in personal_finance/assets/tests/test_admin.py.
     asset = AssetFactory(symbol="AAPL")
     PriceBarFactory(asset=asset)
-    FxRateFactory()
     portfolio = PortfolioFactory(owner=superuser)
     TransactionFactory(portfolio=portfolio)
     client.force_login(superuser)
-    from personal_finance.assets.models import CorporateAction
-
-    CorporateAction.objects.create(asset=asset, date=dt.date(2024, 1, 2), kind="split", ratio=D(2))
-    for model in ("asset", "pricebar", "fxrate", "corporateaction"):
-        assert client.get(f"/admin/assets/{model}/").status_code == 200, model
-        assert client.get(f"/admin/assets/{model}/?q=AAPL").status_code == 200, model
     for model in ("portfolio", "transaction"):
         assert client.get(f"/admin/portfolios/{model}/").status_code == 200, model
     page = client.get(f"/admin/portfolios/portfolio/{portfolio.pk}/change/")
     assert page.status_code == 200
     assert b"Total value" in page.content
-    assert client.get(f"/admin/assets/asset/{asset.pk}/change/").status_code == 200
 
 
 def test_staff_see_only_their_own_portfolios_in_admin(client):
@@ -56,48 +46,6 @@ def test_staff_see_only_their_own_portfolios_in_admin(client):
     assert client.get(f"/admin/portfolios/portfolio/{theirs.pk}/change/").status_code == 302  # not found -> index
     assert b"their secret" not in client.get("/admin/portfolios/transaction/").content
     assert mine.pk
-
-
-def test_import_prices_command(tmp_path, capsys):
-    path = tmp_path / "prices.csv"
-    path.write_text(
-        "Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9.5,10.5,1000\n2024-01-03,10.5,11,10,10.75,2000\n"
-    )
-    call_command("import_prices", str(path), "--symbol", "abc", "--json")
-    doc = json.loads(capsys.readouterr().out)
-    assert doc == {
-        "symbol": "ABC",
-        "asset_created": True,
-        "rows": 2,
-        "refused": [],
-        "start": "2024-01-02",
-        "end": "2024-01-03",
-    }
-    bar = PriceBar.objects.get(asset__symbol="ABC", date=dt.date(2024, 1, 3))
-    assert bar.close == D("10.75")
-    assert bar.volume == 2000
-    call_command("import_prices", str(path), "--symbol", "ABC")  # idempotent upsert
-    assert PriceBar.objects.filter(asset__symbol="ABC").count() == 2
-
-
-@pytest.mark.parametrize(
-    ("body", "fragment"),
-    [
-        ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,-1\n", "row 1, column 'Close'"),
-        ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,x\n", "row 1, column 'Close'"),
-        ("Date,Open,High,Low\n2024-01-02,10,11,9\n", "missing column"),
-        ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,10\n2024-01-02,10,11,9,10\n", "row 2, column 'Date'"),
-        ("Date,Open,High,Low,Close\n2024-01-02,10,11,9,10\n2024-01-03,10,9,11,10\n", "2024-01-03 (ohlc_inconsistent)"),
-    ],
-)
-def test_import_prices_bad_input_exit_2(tmp_path, body, fragment):
-    path = tmp_path / "bad.csv"
-    path.write_text(body)
-    with pytest.raises(CommandError) as info:
-        call_command("import_prices", str(path), "--symbol", "BAD")
-    assert info.value.returncode == 2
-    assert fragment in str(info.value)
-    assert not Asset.objects.filter(symbol="BAD").exists()
 
 
 def test_seed_demo_builds_a_realistic_portfolio_idempotently(capsys):
