@@ -21,7 +21,6 @@ All checks are vectorised over the whole series; the one loop is over candidate 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,7 +29,10 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from personal_finance.contrib.textinput import TextInputError
+
 from .calendars import DEFAULT_CALENDAR, UnknownCalendarError, calendar_for, resolve_calendar, session_days
+from .price_table import PRICE_COLUMNS, read_price_table
 
 __all__ = [
     "CHECKS",
@@ -62,7 +64,6 @@ CHECKS = (
     "return_outliers",
     "possible_split",
 )
-PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 
 MAX_DATES = 50  # dates listed per warning finding (error findings list every date); the detail gives the total
 STALE_DAYS = 5  # identical closes in a row that make a stale run
@@ -77,20 +78,10 @@ OHLC_TOLERANCE = 1e-6  # relative slack for prices rounded differently by the pr
 
 _MAD_SCALE = 1.4826  # MAD -> sigma of a normal distribution
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_DATE_NAMES = ("date", "datetime", "timestamp")
-_CANONICAL = {"open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"}
 
 
-class ProfileInputError(ValueError):
+class ProfileInputError(TextInputError):
     """The input cannot be profiled at all. ``row`` is the 1-based data row, when one applies."""
-
-    def __init__(self, message: str, *, source: str = "", row: int | None = None, column: str | None = None):
-        self.message = message
-        self.source = source
-        self.row = row
-        self.column = column
-        where = [p for p in (source, f"row {row}" if row else "", f"column {column!r}" if column else "") if p]
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
 class ProfileError(ValueError):
@@ -179,7 +170,9 @@ def profile_csv(
     ``source`` is a path, the file's bytes, or a binary or text file object. Options as for
     ``profile_frame``. Raises ``ProfileInputError`` naming the file when it is not a price CSV.
     """
-    name, frame = _read_text_csv(source)
+    # Only empty cells are missing (not "NA", "null", ...); numbers are parsed by the C reader
+    # and any column with text in it stays text, cleaned up per column afterwards.
+    name, frame = read_price_table(source, error=ProfileInputError, na_values=[""])
     text_dates = _as_text(frame["Date"])
     days, valid = _parse_days(text_dates)
     values = {column: _as_float(frame[column]) for column in PRICE_COLUMNS}
@@ -266,60 +259,6 @@ def count_by_severity(report: dict) -> dict[str, int]:
     for finding in report["findings"]:
         counts[finding["severity"]] += 1
     return counts
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading a raw CSV
-
-
-def _read_text_csv(source) -> tuple[str, pd.DataFrame]:
-    name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "") or "<upload>"
-    try:
-        if isinstance(source, bytes | bytearray):
-            raw = bytes(source)
-        elif isinstance(source, str | Path):
-            raw = Path(source).read_bytes()
-        else:
-            raw = source.read()
-            if isinstance(raw, str):
-                raw = raw.encode("utf-8")
-    except OSError as exc:
-        raise ProfileInputError(f"cannot read file: {exc.strerror or exc}", source=name) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
-        raise ProfileInputError(msg, source=name) from None
-    if not text.strip():
-        raise ProfileInputError("the file is empty", source=name)
-    try:
-        # Only empty cells are missing (not "NA", "null", ...); numbers are parsed by the C reader
-        # and any column with text in it stays text, cleaned up per column afterwards.
-        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ProfileInputError(f"not a CSV file: {exc}", source=name) from None
-
-    columns = list(frame.columns)
-    date_col = next((c for c in columns if str(c).strip().lower() in _DATE_NAMES), None)
-    if date_col is None:
-        first = str(columns[0]).strip() if columns else ""
-        if first == "" or first.lower().startswith("unnamed"):
-            date_col = columns[0]
-        else:
-            msg = "no date column: name it 'Date' or leave the first header cell empty"
-            raise ProfileInputError(msg, source=name, column=first)
-    rename = {date_col: "Date"}
-    for c in columns:
-        key = str(c).strip().lower().replace("_", " ")
-        if c != date_col and key in _CANONICAL:
-            rename[c] = _CANONICAL[key]
-    frame = frame.rename(columns=rename)
-    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ProfileInputError(f"missing column(s): {', '.join(missing)}", source=name, column=missing[0])
-    if frame.empty:
-        raise ProfileInputError("no data rows after the header", source=name)
-    return name, frame
 
 
 # --------------------------------------------------------------------------------------------------

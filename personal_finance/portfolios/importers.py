@@ -13,8 +13,10 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO, ClassVar
 
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.textinput import EMPTY, TOO_LARGE, UNDECODABLE, UNREADABLE, TextInputError, read_text
 
 from .services import TransactionInput
 
@@ -148,22 +150,34 @@ class ParsedRow:
     errors: dict = field(default_factory=dict)
 
 
-def decode(raw: bytes, *, max_bytes: int, name: str = "file") -> str:
-    if len(raw) > max_bytes:
-        raise CsvImportError(
-            f"The file is {len(raw) / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.1f} MB. Split it into smaller files.",
-            errors={"file": [f"larger than {max_bytes} bytes"]},
-            status_code=413,
-        )
-    if not raw.strip():
-        raise CsvImportError("The file is empty.", errors={"file": ["empty file"]})
+class _ImportInputError(TextInputError):
+    """The text reader's errors in the import's words (docs/imports.md, "Errors")."""
+
+    messages: ClassVar[dict[str, str]] = {
+        UNREADABLE: "The file cannot be read: {error}.",
+        TOO_LARGE: "The file is {size_mb}; the limit is {limit_mb}. Split it into smaller files.",
+        EMPTY: "The file is empty.",
+        UNDECODABLE: "The file is not UTF-8 text (invalid byte at line {line}). Export or save it as UTF-8.",
+    }
+    file_errors: ClassVar[dict[str, str]] = {
+        UNREADABLE: "cannot read: {error}",
+        TOO_LARGE: "larger than {limit} bytes",
+        EMPTY: "empty file",
+        UNDECODABLE: "not UTF-8 (line {line}, byte {offset})",
+    }
+
+
+def decode(raw: bytes | IO[bytes], *, max_bytes: int, name: str = "file") -> str:
+    """The file's text; ``raw`` is its bytes or a file object (an upload: refused by its ``size``
+    before it is read). Any reading failure is a ``CsvImportError`` under ``"file"`` (413 when too
+    large): the one place the text reader's error becomes the API's."""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        return read_text(raw, max_bytes=max_bytes, name=name, error=_ImportInputError)
+    except _ImportInputError as exc:
         raise CsvImportError(
-            f"The file is not UTF-8 text (invalid byte at line {line}). Export or save it as UTF-8.",
-            errors={"file": [f"not UTF-8 (line {line}, byte {exc.start})"]},
+            exc.message,
+            errors={"file": [exc.file_errors[exc.reason].format(**exc.details)]},
+            status_code=413 if exc.reason == TOO_LARGE else None,
         ) from None
 
 
@@ -255,7 +269,7 @@ def _to_input(values: dict, raw: dict, fmt: CsvFormat, errors: dict) -> Transact
 def transactions_import(
     *,
     portfolio,
-    raw: bytes,
+    raw: bytes | IO[bytes],
     format_name: str = "native",
     mapping: dict | None = None,
     dry_run: bool = False,
@@ -263,6 +277,9 @@ def transactions_import(
     preview_rows: int = 20,
 ) -> dict:
     """Import a CSV file into ``portfolio``: all rows or none, in one database transaction.
+
+    ``raw`` is the file's bytes or a file object such as an upload, refused when larger than
+    ``max_bytes`` (default ``settings.IMPORT_MAX_BYTES``) before it is read.
 
     Rows whose external id is already in the portfolio (or earlier in the file) are skipped.
     ``dry_run`` validates everything, including the ledger, and returns what would be imported.

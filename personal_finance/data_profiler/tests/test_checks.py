@@ -337,3 +337,11 @@ def test_csv_numbers_with_thousands_separators_and_text_cells():
     assert [(f["check"], f["severity"], f["dates"]) for f in report["findings"]] == [
         ("missing_values", "error", ["2024-01-04"])
     ]
+
+
+def test_bad_utf8_names_the_row_and_column():
+    raw = b"Date,Open,High,Low,Close\n2024-01-02,1,2,1,1\n2024-01-03,1,\xff,1,1\n"
+    with pytest.raises(ProfileInputError) as err:
+        profile_csv(raw)
+    assert (err.value.row, err.value.column) == (2, "High")
+    assert str(err.value) == "<upload>, row 2, column 'High': not UTF-8 text (byte 57); save the file as UTF-8"

@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from personal_finance.contrib.textinput import TextInputError
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
 
 
@@ -55,3 +56,21 @@ def test_missing_column_empty_file_and_encoding():
 def test_allow_missing_keeps_nan():
     df = read_price_csv(_csv("Date,Open,High,Low,Close\n2024-01-02,1,2,,1.5\n"), allow_missing=True)
     assert df["Low"].isna().iloc[0]
+
+
+def test_bad_utf8_names_file_row_and_column(tmp_path):
+    path = tmp_path / "prices.csv"
+    raw = "Date,Open,High,Low,Close\n2024-01-02,1,2,0.5,1\n2024-01-03,1,2,0.5,1\xe9\n".encode("latin-1")
+    path.write_bytes(raw)
+    with pytest.raises(TextInputError) as info:  # the one error type of every text reader
+        read_price_csv(str(path))
+    assert isinstance(info.value, PriceCSVError)
+    assert (info.value.row, info.value.column) == (2, "Close")
+    offset = raw.index(b"\xe9")
+    assert str(info.value) == f"{path}, row 2, column 'Close': not UTF-8 text (byte {offset}); save the file as UTF-8"
+
+
+def test_reads_bytes_and_refuses_a_missing_file(tmp_path):
+    assert read_price_csv(b"Date,Open,High,Low,Close\n2024-01-02,1,2,0.5,1.5\n")["Close"].iloc[0] == 1.5
+    with pytest.raises(PriceCSVError, match="cannot read file"):
+        read_price_csv(str(tmp_path / "nope.csv"))

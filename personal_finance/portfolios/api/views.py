@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from personal_finance.portfolios import services
 from personal_finance.portfolios.cache import cached
-from personal_finance.portfolios.importers import CsvImportError, transactions_import
+from personal_finance.portfolios.importers import transactions_import
 from personal_finance.portfolios.models import Transaction, TransactionType
 from personal_finance.portfolios.selectors import PortfolioService, portfolio_holdings
 
@@ -143,21 +143,12 @@ class TransactionViewSet(viewsets.ModelViewSet):
         serializer = ImportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        upload = data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            # Refuse before reading an oversized upload into memory.
-            raise CsvImportError(
-                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
-                f"{settings.IMPORT_MAX_BYTES / 1_048_576:.1f} MB. Split it into smaller files.",
-                errors={"file": [f"larger than {settings.IMPORT_MAX_BYTES} bytes"]},
-                status_code=413,
-            )
-        raw = upload.read()
         result = transactions_import(
             portfolio=portfolio,
-            raw=raw,
+            raw=data["file"],  # the upload: refused by its size before it is read (413)
             format_name=data["format"],
             mapping=data["mapping"],
             dry_run=data["dry_run"],
+            max_bytes=settings.IMPORT_MAX_BYTES,
         )
         return Response(result, status=status.HTTP_200_OK if data["dry_run"] else status.HTTP_201_CREATED)

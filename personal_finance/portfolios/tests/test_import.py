@@ -129,6 +129,37 @@ def test_size_limit_has_a_clear_message(portfolio):
     assert "limit is" in info.value.message
 
 
+def test_file_errors_keep_their_words_and_the_file_key(portfolio):
+    bom = b"\xef\xbb\xbf" + (HEADER + "2024-01-02,deposit,,,,,100,USD,,Caf\xe9\n").encode("latin-1")
+    with pytest.raises(ApplicationError) as info:
+        run(portfolio, bom)
+    offset = bom.index(b"\xe9")
+    assert info.value.message == ("The file is not UTF-8 text (invalid byte at line 2). Export or save it as UTF-8.")
+    assert info.value.errors == {"file": [f"not UTF-8 (line 2, byte {offset})"]}
+    with pytest.raises(ApplicationError) as info:
+        run(portfolio, b" \r\n")
+    assert (info.value.message, info.value.errors) == ("The file is empty.", {"file": ["empty file"]})
+    with pytest.raises(ApplicationError) as info:
+        run(portfolio, GOOD, max_bytes=100)
+    assert info.value.message == "The file is 0.0 MB; the limit is 0.0 MB. Split it into smaller files."
+    assert info.value.errors == {"file": ["larger than 100 bytes"]}
+
+
+def test_an_oversized_file_object_is_refused_before_it_is_read(portfolio):
+    class Upload(io.BytesIO):
+        size = 30 * 1_048_576
+
+        def read(self, *args):
+            raise AssertionError("read() was called")
+
+    with pytest.raises(ApplicationError) as info:
+        transactions_import(portfolio=portfolio, raw=Upload(), max_bytes=20 * 1_048_576)
+    assert info.value.status_code == 413
+    assert info.value.message.startswith("The file is 30.0 MB; the limit is 20.0 MB.")
+    result = transactions_import(portfolio=portfolio, raw=io.BytesIO(GOOD.encode()), dry_run=True)
+    assert result["would_create"] == 5
+
+
 def test_an_error_late_in_the_file_rolls_back_new_assets_too(portfolio):
     from personal_finance.assets.models import Asset
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO
 
-from .types import ACTIONS, BUY, SELL, SPLIT, ZERO, TaxInputError, Transaction
+from personal_finance.contrib.textinput import read_text
 
-REQUIRED = ("id", "date", "action", "symbol", "quantity", "price", "fees")
+from .types import ACTIONS, BUY, CSV_REQUIRED, SELL, SPLIT, ZERO, TaxInputError, Transaction
+
+REQUIRED = CSV_REQUIRED
 OPTIONAL = ("lots", "ratio", "time", "account", "portfolio")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
@@ -87,29 +92,15 @@ def parse_lots(text: str, *, row: int, column: str = "lots") -> tuple[tuple[str,
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is allowed); otherwise an error naming the row and, when possible, the column."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n")
-        column = None
-        if line > 0:
-            header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip().split(",")
-            start = data.rfind(b"\n", 0, exc.start) + 1
-            col_index = data[start : exc.start].count(b",")
-            if col_index < len(header):
-                column = header[col_index].strip().lower()
-        raise TaxInputError(
-            f"not valid UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
-            row=line,
-            column=column,
-        ) from None
+    """UTF-8 text (a BOM is allowed), not empty; otherwise an error naming the row and, when
+    possible, the column."""
+    return read_text(data, error=TaxInputError)
 
 
-def read_transactions(text: str) -> list[Transaction]:
-    """Parse CSV text into transactions (validated cell by cell)."""
-    if not text.strip():
-        raise TaxInputError("empty file: expected a header " + ",".join(REQUIRED), row=0)
+def read_transactions(source: str | bytes | os.PathLike | IO) -> list[Transaction]:
+    """Parse CSV text (or the bytes, path or file `read_text` reads) into transactions, validated
+    cell by cell."""
+    text = read_text(source, error=TaxInputError)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     names = [h.strip().lower() for h in header]
@@ -207,9 +198,7 @@ def read_transactions(text: str) -> list[Transaction]:
 
 
 def read_transactions_file(path) -> list[Transaction]:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return read_transactions(decode(data))
+    return read_transactions(Path(path))
 
 
 def write_transactions(transactions, fh) -> None:

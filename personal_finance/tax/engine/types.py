@@ -8,11 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
+
+from personal_finance.contrib.textinput import EMPTY, UNDECODABLE, TextInputError
 
 BUY = "buy"
 SELL = "sell"
 SPLIT = "split"
 ACTIONS = (BUY, SELL, SPLIT)  # the `tax_report` CSV
+CSV_REQUIRED = ("id", "date", "action", "symbol", "quantity", "price", "fees")  # its required columns
 # Ledger feeds only: shares leaving the account without a sale (a transfer out); they are taken
 # from the lots in method order and give no realised row.
 TRANSFER_OUT = "transfer_out"
@@ -27,22 +31,28 @@ LONG = "long"
 ZERO = Decimal(0)
 
 
-class TaxInputError(ValueError):
-    """Bad input: names the data row (1 = first row after the header) and the column when known."""
+class TaxInputError(TextInputError):
+    """Bad input: names the data row (1 = first row after the header, 0 = the header) and the
+    column when known; ``str()`` reads ``"row N, column name: message"`` (the command adds the file).
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
-        self.message = message
-        self.row = row
-        self.column = column
-        super().__init__(self.location() + message)
+    Column names are case-insensitive and shown in lower case; an empty or unreadable file is an
+    error at row 0, where the header is missing.
+    """
+
+    messages: ClassVar[dict[str, str]] = {
+        **TextInputError.messages,
+        EMPTY: "empty file: expected a header " + ",".join(CSV_REQUIRED),
+        UNDECODABLE: "not valid UTF-8 text (byte {offset}: {byte!r})",
+    }
+    file_row: ClassVar[int | None] = 0
 
     def location(self) -> str:
         parts = []
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
-            parts.append(f"column {self.column}")
-        return (", ".join(parts) + ": ") if parts else ""
+            parts.append(f"column {self.column.lower()}")
+        return ", ".join(parts)
 
 
 @dataclass(slots=True)

@@ -14,6 +14,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from personal_finance.contrib.textinput import TextInputError
+from personal_finance.tax.engine import TaxInputError, read_transactions, read_transactions_file
+
 ROOT = Path(__file__).resolve().parents[3]
 
 HEADER = "id,date,action,symbol,quantity,price,fees,lots,ratio\n"
@@ -154,6 +157,19 @@ def test_wrong_encoding(tmp_path):
         run("--transactions", path)
     assert exc.value.returncode == 2
     assert "row 2, column symbol: not valid UTF-8" in str(exc.value)
+
+
+def test_empty_and_bom_inputs_through_the_engine(tmp_path):
+    with pytest.raises(TaxInputError) as exc:
+        read_transactions_file(write(tmp_path, " \n"))
+    assert isinstance(exc.value, TextInputError)
+    assert str(exc.value) == "row 0: empty file: expected a header id,date,action,symbol,quantity,price,fees"
+    bad = b"\xef\xbb\xbf" + (HEADER + "b1,2024-01-02,buy,").encode() + b"\xff,5,1,0,,\n"
+    with pytest.raises(TaxInputError) as exc:
+        read_transactions(bad)
+    offset = bad.index(b"\xff")
+    assert str(exc.value) == f"row 1, column symbol: not valid UTF-8 text (byte {offset}: b'\\xff')"
+    assert len(read_transactions(("\ufeff" + GOOD).encode())) == 6
 
 
 def test_missing_file(tmp_path):
