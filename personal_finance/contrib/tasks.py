@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from . import maintenance
 from .health import run_checks
 
 logger = logging.getLogger("personal_finance.health")
@@ -40,9 +41,7 @@ def system_health_checks(self) -> dict:
     bind=True, acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=60, retry_jitter=True, max_retries=3
 )
 def cleanup_old_data(self, days: int | None = None) -> dict:
-    from .maintenance import cleanup_old_data as cleanup
-
-    return cleanup(days=days)
+    return maintenance.cleanup_old_data(days=days)
 
 
 @shared_task(
@@ -54,6 +53,4 @@ def cleanup_old_data(self, days: int | None = None) -> dict:
     max_retries=3,
 )
 def backup_database(self) -> dict:
-    from .maintenance import backup_database as backup
-
-    return backup()
+    return maintenance.backup_database()

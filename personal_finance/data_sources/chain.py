@@ -16,7 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from .base import History, PriceProvider, ProviderError, ProviderUnavailable, Quote, SymbolNotFound
+from .cassette import ReplayClient
+from .csv_provider import CSVProvider
 from .models import ProviderState
+from .sample import SampleProvider
+from .yahoo import YahooProvider
 
 logger = logging.getLogger("personal_finance.data_sources")
 
@@ -238,21 +242,13 @@ def build_chain(names: list[str] | None = None, **kwargs) -> ProviderChain:
 def make_provider(name: str) -> PriceProvider:
     conf = getattr(settings, "MARKET_DATA", {})
     if name == "yahoo":
-        from .yahoo import YahooProvider
-
         cassette = conf.get("YAHOO_CASSETTE")
         if cassette:
-            from .cassette import ReplayClient
-
             return YahooProvider(client=ReplayClient(cassette))
         return YahooProvider()
     if name == "csv":
-        from .csv_provider import CSVProvider
-
         return CSVProvider(conf.get("CSV_DIR"))
     if name == "sample":
-        from .sample import SampleProvider
-
         return SampleProvider()
     raise ValueError(f"unknown market data provider {name!r}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -65,6 +66,4 @@ class CSVProvider(PriceProvider):
 
 
 def _dec(value):
-    from decimal import Decimal
-
     return Decimal(repr(float(value)))

@@ -15,10 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, ClassVar
 
+from django.conf import settings
+from django.db import transaction as db_transaction
+
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.signals import ledger_changed
 from personal_finance.contrib.textinput import EMPTY, TOO_LARGE, UNDECODABLE, UNREADABLE, TextInputError, read_text
 
-from .services import TransactionInput
+from .ledger import OversellError
+from .models import Transaction
+from .services import AssetResolver, TransactionInput, ledger_check, lock_portfolio, transaction_build
 
 NATIVE_HEADER = ("date", "type", "symbol", "quantity", "price", "fees", "amount", "currency", "external_id", "note")
 FIELDS = (*NATIVE_HEADER, "fx_rate")
@@ -284,13 +290,6 @@ def transactions_import(
     Rows whose external id is already in the portfolio (or earlier in the file) are skipped.
     ``dry_run`` validates everything, including the ledger, and returns what would be imported.
     """
-    from django.conf import settings
-    from django.db import transaction as db_transaction
-
-    from .ledger import OversellError
-    from .models import Transaction
-    from .services import AssetResolver, ledger_check, transaction_build
-
     if mapping is not None:
         fmt = format_from_mapping(mapping)
     elif format_name in FORMATS:
@@ -315,9 +314,7 @@ def transactions_import(
                 add(p.row, column, m)
 
     with db_transaction.atomic():
-        from .services import _lock
-
-        _lock(portfolio)
+        lock_portfolio(portfolio)
         assets = AssetResolver(str(p.data.symbol or "").strip().upper() for p in parsed)
         existing_ids = set(portfolio.transactions.exclude(external_id="").values_list("external_id", flat=True))
         seen: set[str] = set()
@@ -388,8 +385,6 @@ def transactions_import(
         if dry_run:
             return result
         Transaction.objects.bulk_create([tx for tx, _, _ in built], batch_size=2000)
-        from personal_finance.contrib.signals import ledger_changed
-
         ledger_changed.send(sender=Transaction, portfolio_ids=[portfolio.pk])
     return result
 

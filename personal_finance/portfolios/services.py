@@ -387,7 +387,7 @@ def _raise_oversell(exc: OversellError, symbol: str) -> None:
     raise ApplicationError(message, errors={"quantity": [message]}) from None
 
 
-def _lock(portfolio: Portfolio) -> None:
+def lock_portfolio(portfolio: Portfolio) -> None:
     """Serialise ledger writes of one portfolio: two concurrent sales cannot both pass the
     no-short check (a row lock on PostgreSQL; SQLite locks the whole database on write)."""
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
@@ -395,7 +395,7 @@ def _lock(portfolio: Portfolio) -> None:
 
 @transaction.atomic
 def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Transaction:
-    _lock(portfolio)
+    lock_portfolio(portfolio)
     assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
     tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
     if errors:
@@ -423,7 +423,7 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
 @transaction.atomic
 def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) -> Transaction:
     portfolio = transaction_obj.portfolio
-    _lock(portfolio)
+    lock_portfolio(portfolio)
     assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
     tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
     if errors:
@@ -463,7 +463,7 @@ def _check_asset_without(portfolio: Portfolio, removed: Transaction) -> None:
 
 @transaction.atomic
 def transaction_delete(*, transaction_obj: Transaction) -> None:
-    _lock(transaction_obj.portfolio)
+    lock_portfolio(transaction_obj.portfolio)
     if transaction_obj.asset_id is not None:
         try:
             _check_asset_without(transaction_obj.portfolio, transaction_obj)

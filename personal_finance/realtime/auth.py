@@ -7,12 +7,11 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from rest_framework.authtoken.models import Token
 
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
-
     try:
         return Token.objects.select_related("user").get(key=key).user
     except Token.DoesNotExist:

@@ -17,6 +17,7 @@ import weakref
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from .feed import PriceFeed
 from .tracker import conf, heartbeat, redis_url, tracker
 
 logger = logging.getLogger("personal_finance.realtime")
@@ -43,8 +44,6 @@ def ensure_background() -> None:
 
 
 async def run_embedded_feed() -> None:
-    from .feed import PriceFeed
-
     feed = PriceFeed()
     logger.info("embedded price feed started (%s, every %ss)", feed.effective_mode(), feed.interval)
     tick = database_sync_to_async(feed.tick, thread_sensitive=False)

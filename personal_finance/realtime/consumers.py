@@ -21,10 +21,16 @@ from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.sessions import InstanceSessionWrapper
+
+from personal_finance.assets.models import Asset
+from personal_finance.portfolios.models import Portfolio
+from personal_finance.portfolios.selectors import PortfolioService
 
 from .background import ensure_background
 from .groups import InvalidSymbol, normalize_symbol, portfolio_group
 from .hub import get_hub
+from .selectors import portfolio_live_value
 from .tracker import conf, tracker
 
 logger = logging.getLogger("channels.consumer")
@@ -314,31 +320,21 @@ def _innermost_send(send):
     """The server's ``send`` under channels' session middleware. Its wrapper only acts on HTTP
     responses (saving the session, setting the cookie); on every ``websocket.send`` it still reads
     the lazy session object, a measurable cost per delivered price, so the writer skips it."""
-    from channels.sessions import InstanceSessionWrapper
-
     while isinstance(getattr(send, "__self__", None), InstanceSessionWrapper):
         send = send.__self__.real_send
     return send
 
 
 def _unknown_symbols(symbols: list[str]) -> list[str]:
-    from personal_finance.assets.models import Asset
-
     known = set(Asset.objects.filter(symbol__in=symbols).values_list("symbol", flat=True))
     return [s for s in symbols if s not in known]
 
 
 def _owns_portfolio(user, portfolio_id: int) -> bool:
-    from personal_finance.portfolios.selectors import PortfolioService
-
     return PortfolioService(user).get_queryset().filter(pk=portfolio_id).exists()
 
 
 def _current_value(portfolio_id: int) -> dict | None:
-    from personal_finance.portfolios.models import Portfolio
-
-    from .selectors import portfolio_live_value
-
     portfolio = Portfolio.objects.filter(pk=portfolio_id).first()
     if portfolio is None:
         return None

@@ -19,8 +19,17 @@ import random
 import time
 from decimal import ROUND_HALF_UP, Decimal
 
+import exchange_calendars as xc
+import pandas as pd
 from django.conf import settings
 from django.utils import timezone
+
+from personal_finance.assets.models import Asset
+from personal_finance.assets.selectors import assets_with_last_price
+from personal_finance.data_profiler.calendars import calendar_for
+from personal_finance.data_sources.base import ProviderError
+from personal_finance.data_sources.chain import build_chain
+from personal_finance.data_sources.services import held_symbols, update_latest_quotes
 
 from .messages import PriceUpdate
 from .services import publish_prices
@@ -34,7 +43,6 @@ MODES = ("auto", "live", "simulate")
 
 @functools.lru_cache(maxsize=64)
 def _calendar(name: str):
-    import exchange_calendars as xc
 
     return xc.get_calendar(name)
 
@@ -43,8 +51,6 @@ def is_trading(calendar: str | None, now: dt.datetime) -> bool:
     """Whether ``now`` is inside a session of ``calendar`` (None: trades around the clock)."""
     if calendar is None:
         return True
-    import pandas as pd
-
     try:
         return bool(_calendar(calendar).is_open_on_minute(pd.Timestamp(now).floor("min")))
     except Exception:  # outside the calendar's bounds, unknown name: do not block the feed
@@ -85,8 +91,6 @@ class PriceFeed:
     @property
     def chain(self):
         if self._chain is None:
-            from personal_finance.data_sources.chain import build_chain
-
             self._chain = build_chain(self.live_provider_names())
         return self._chain
 
@@ -100,10 +104,6 @@ class PriceFeed:
     # -- symbols ------------------------------------------------------------------------------
     def symbols(self) -> dict[str, str | None]:
         """Every subscribed or held symbol that is a known asset -> its exchange calendar."""
-        from personal_finance.assets.models import Asset
-        from personal_finance.data_profiler.calendars import calendar_for
-        from personal_finance.data_sources.services import held_symbols
-
         wanted = subscribed_symbols() | set(held_symbols())
         rows = Asset.objects.filter(symbol__in=wanted).values_list("symbol", "exchange", "asset_class")
         out = {}
@@ -149,8 +149,6 @@ class PriceFeed:
         """Whether the live chain answers; probed at most every ``PROBE_INTERVAL`` seconds."""
         if time.monotonic() - self.network_checked_at < float(conf("PROBE_INTERVAL")):
             return self.network
-        from personal_finance.data_sources.base import ProviderError
-
         try:
             answer = self.chain.latest_quotes([probe_symbol])
             self.network = not all(isinstance(r, ProviderError) and r.transient for r in answer.values())
@@ -164,8 +162,6 @@ class PriceFeed:
 
     def poll(self, symbols: list[str]) -> list[str]:
         """Latest quotes, stored as the day's bar and published by ``update_latest_quotes``."""
-        from personal_finance.data_sources.services import update_latest_quotes
-
         result = update_latest_quotes(symbols=symbols, chain=self.chain)
         if result["failed"]:
             logger.info("live feed: %d symbol(s) failed: %s", len(result["failed"]), result["failed"])
@@ -194,9 +190,6 @@ class PriceFeed:
     def _seed_walk(self, symbols: list[str]) -> None:
         if not symbols:
             return
-        from personal_finance.assets.models import Asset
-        from personal_finance.assets.selectors import assets_with_last_price
-
         today = self.now().astimezone(dt.UTC).date()
         ids = dict(Asset.objects.filter(symbol__in=symbols).values_list("pk", "symbol"))
         last = assets_with_last_price(ids, as_of=today)

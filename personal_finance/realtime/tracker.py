@@ -23,7 +23,12 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import redis
+import redis.asyncio as aioredis
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger("personal_finance.realtime")
 
@@ -137,10 +142,6 @@ tracker = Tracker()
 def _is_redis_layer(backend: str) -> bool:
     if not backend:
         return False
-    from channels_redis.core import RedisChannelLayer
-    from channels_redis.pubsub import RedisPubSubChannelLayer
-    from django.utils.module_loading import import_string
-
     try:
         return issubclass(import_string(backend), RedisChannelLayer | RedisPubSubChannelLayer)
     except ImportError:
@@ -174,8 +175,6 @@ def _sync_redis(url: str):
     """One client (and connection pool) per URL and process; redis-py clients are thread-safe."""
     client = _clients.get(url)
     if client is None:
-        import redis
-
         client = _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return client
 
@@ -244,8 +243,6 @@ def status() -> dict:
 # Heartbeat: keeps this server process's snapshot fresh in Redis (started by the first consumer).
 # ---------------------------------------------------------------------------------------------
 async def heartbeat(url: str) -> None:
-    import redis.asyncio as aioredis
-
     client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     key = _key(f"proc:{PROCESS_ID}")
     period = conf("HEARTBEAT")

@@ -1,11 +1,14 @@
 import django_filters
+from django.db.models import ProtectedError, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 
 from personal_finance.assets.models import Asset, AssetClass
 from personal_finance.assets.selectors import price_bars
 from personal_finance.assets.services import asset_create
+from personal_finance.contrib.exceptions import ApplicationError
 
 from .serializers import AssetSerializer, PriceBarSerializer
 
@@ -28,8 +31,6 @@ class AssetFilter(django_filters.FilterSet):
         fields = ["symbol", "asset_class", "currency", "exchange", "sector", "country"]
 
     def filter_search(self, queryset, name, value):
-        from django.db.models import Q
-
         return queryset.filter(Q(symbol__icontains=value) | Q(name__icontains=value))
 
 
@@ -54,10 +55,6 @@ class AssetViewSet(viewsets.ModelViewSet):
         serializer.instance = asset_create(**serializer.validated_data)
 
     def perform_destroy(self, instance):
-        from django.db.models import ProtectedError
-
-        from personal_finance.contrib.exceptions import ApplicationError
-
         try:
             instance.delete()
         except ProtectedError:
@@ -79,8 +76,6 @@ class AssetViewSet(viewsets.ModelViewSet):
         asset = self.get_object()
         filterset = PriceRangeFilter(request.query_params, queryset=price_bars(asset=asset))
         if not filterset.is_valid():
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError(filterset.errors)
         page = self.paginate_queryset(filterset.qs)
         return self.get_paginated_response(PriceBarSerializer(page, many=True).data)
