@@ -147,7 +147,7 @@ def _orm_upsert(frame: pd.DataFrame, update: list[str]) -> int:
             open=_decimal(r.open),
             high=_decimal(r.high),
             low=_decimal(r.low),
-            close=_decimal(r.close),
+            close=_decimal(r.close) or Decimal(0),  # none: refused by the positive-close constraint
             adj_close=_decimal(r.adj_close),
             volume=None if _decimal(r.volume) is None else int(r.volume),
             source=r.source,

@@ -82,7 +82,7 @@ def _schwab_adjust(raw: dict, data: TransactionInput) -> TransactionInput:
         # Schwab reports the additional shares; they enter at zero cost (total basis unchanged).
         data.price = "0"
         data.amount = ""
-        data.note = (data.note or "") + " (stock split: additional shares)"
+        data.note = f"{data.note or ''} (stock split: additional shares)"
     elif data.type in ("dividend", "interest", "fee"):
         data.quantity = ""
         data.price = ""

@@ -28,7 +28,7 @@ def _version_key(portfolio_id: int) -> str:
 
 
 def version(portfolio_id: int) -> int:
-    return cache.get_or_set(_version_key(portfolio_id), 1, timeout=None)
+    return int(cache.get_or_set(_version_key(portfolio_id), 1, timeout=None) or 1)
 
 
 def bump(portfolio_ids) -> None:

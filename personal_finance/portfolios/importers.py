@@ -182,7 +182,7 @@ def decode(raw: bytes | IO[bytes], *, max_bytes: int, name: str = "file") -> str
     except _ImportInputError as exc:
         raise CsvImportError(
             exc.message,
-            errors={"file": [exc.file_errors[exc.reason].format(**exc.details)]},
+            errors={"file": [exc.file_errors[exc.reason or UNREADABLE].format(**exc.details)]},
             status_code=413 if exc.reason == TOO_LARGE else None,
         ) from None
 
@@ -218,6 +218,7 @@ def read_rows(text: str, fmt: CsvFormat) -> list[ParsedRow]:
                 errors={"header": [f"missing column {c!r}" for c in absent]},
             )
     parsed: list[ParsedRow] = []
+    rows = 0
     for number, cells in enumerate(lines[start + 1 :], start=1):
         if not any(c.strip() for c in cells):
             continue
@@ -226,10 +227,13 @@ def read_rows(text: str, fmt: CsvFormat) -> list[ParsedRow]:
             continue
         values = {f: (cells[i].strip() if i < len(cells) else "") for f, i in positions.items()}
         errors: dict = {}
-        parsed.append(ParsedRow(number, _to_input(values, raw, fmt, errors), errors))
-    if not parsed:
+        rows += 1
+        data = _to_input(values, raw, fmt, errors)
+        if data is not None:  # None: not a transaction (a type the format ignores)
+            parsed.append(ParsedRow(number, data, errors))
+    if not rows:
         raise CsvImportError("The file has a header but no transactions.", errors={"file": ["no data rows"]})
-    return [p for p in parsed if p.data is not None]
+    return parsed
 
 
 def _to_input(values: dict, raw: dict, fmt: CsvFormat, errors: dict) -> TransactionInput | None:
@@ -304,7 +308,7 @@ def transactions_import(
 
     errors: dict[str, list[str]] = {}
 
-    def add(row: int, column: str, message: str) -> None:
+    def add(row: object, column: str, message: str) -> None:
         if len(errors) < MAX_ERRORS:
             errors.setdefault(f"row {row}", []).append(f"column {column}: {message}")
 
@@ -327,7 +331,7 @@ def transactions_import(
             tx, symbol, row_errors = transaction_build(
                 portfolio=portfolio, data=p.data, assets=assets, fx_cache=fx_cache
             )
-            if row_errors:
+            if row_errors or tx is None:
                 for column, messages in row_errors.items():
                     for m in messages:
                         add(p.row, column, m)

@@ -6,6 +6,6 @@ from .models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Profile", {"fields": ("name",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Profile", {"fields": ("name",)}))
     list_display = ("username", "email", "name", "is_staff", "is_active", "date_joined", "last_login")
     search_fields = ("username", "email", "name")

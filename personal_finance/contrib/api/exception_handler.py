@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,9 +18,9 @@ from personal_finance.contrib.exceptions import ApplicationError
 auth_logger = logging.getLogger("personal_finance.auth")
 
 
-def _as_lists(errors) -> dict:
+def _as_lists(errors: object) -> dict[str, Any]:
     if isinstance(errors, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in errors.items():
             if isinstance(value, dict):
                 out[key] = _as_lists(value)

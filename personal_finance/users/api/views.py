@@ -21,7 +21,8 @@ class UserViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.G
     lookup_field = "username"
 
     def get_queryset(self):
-        return User.objects.filter(pk=self.request.user.pk)
+        user = self.request.user
+        return User.objects.filter(pk=user.pk) if isinstance(user, User) else User.objects.none()
 
     @action(detail=False, methods=["get"])
     def me(self, request):

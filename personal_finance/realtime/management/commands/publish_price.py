@@ -40,7 +40,8 @@ class Command(ContractCommand):
             self.fail(f"argument PRICE: {options['price']!r} is not a decimal number")
         if not price.is_finite() or price <= 0:
             self.fail(f"argument PRICE: {options['price']!r} must be a positive number")
-        if price.as_tuple().exponent < -8 or price.adjusted() >= 16:
+        exponent = price.as_tuple().exponent  # an int: the price is finite
+        if (isinstance(exponent, int) and exponent < -8) or price.adjusted() >= 16:
             self.fail(f"argument PRICE: {options['price']!r} has more than 8 decimal places or 16 digits")
         ts = timezone.now()
         if options["ts"]:
