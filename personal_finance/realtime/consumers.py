@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from .background import ensure_background
 from .groups import InvalidSymbol, normalize_symbol, portfolio_group
 from .hub import get_hub
+from .messages import portfolio_message
 from .tracker import conf, tracker
 
 logger = logging.getLogger("channels.consumer")
@@ -342,7 +343,7 @@ def _current_value(portfolio_id: int) -> dict | None:
     if portfolio is None:
         return None
     try:
-        return portfolio_live_value(portfolio=portfolio)
+        return portfolio_message(portfolio_live_value(portfolio=portfolio))
     except Exception:
         logger.exception("portfolio %s: current value failed", portfolio_id)
         return None

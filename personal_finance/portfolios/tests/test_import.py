@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.portfolios.documents import portfolio_holdings
 from personal_finance.portfolios.importers import transactions_import
 from personal_finance.portfolios.models import Transaction
-from personal_finance.portfolios.selectors import portfolio_holdings
 
 from .factories import FxRateFactory, PortfolioFactory
 
