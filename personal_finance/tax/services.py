@@ -11,6 +11,7 @@ from django.db import transaction
 
 from personal_finance.contrib.exceptions import ApplicationError
 from personal_finance.contrib.queue import enqueue_on_commit
+from personal_finance.contrib.services import clean_or_raise
 from personal_finance.portfolios.models import Portfolio, Transaction
 
 from . import engine
@@ -156,21 +157,12 @@ def tax_report_generate(*, report: TaxReport) -> TaxReport:
 # --------------------------------------------------------------------------------------------
 # Tax rates
 # --------------------------------------------------------------------------------------------
-def _rate_clean(rate: TaxRate) -> None:
-    from django.core.exceptions import ValidationError
-
-    try:
-        rate.full_clean(validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from None
-
-
 @transaction.atomic
 def tax_rate_create(*, owner, year: int, short_term_rate: Decimal, long_term_rate: Decimal) -> TaxRate:
     if TaxRate.objects.filter(owner=owner, year=year).exists():
         raise ApplicationError("Invalid input.", errors={"year": [f"You already have rates for {year}."]})
     rate = TaxRate(owner=owner, year=year, short_term_rate=short_term_rate, long_term_rate=long_term_rate)
-    _rate_clean(rate)
+    clean_or_raise(rate, validate_constraints=False)
     rate.save()
     return rate
 
@@ -182,6 +174,6 @@ def tax_rate_update(*, rate: TaxRate, **fields) -> TaxRate:
         raise ApplicationError("Invalid input.", errors={"year": [f"You already have rates for {year}."]})
     for key, value in fields.items():
         setattr(rate, key, value)
-    _rate_clean(rate)
+    clean_or_raise(rate, validate_constraints=False)
     rate.save()
     return rate
