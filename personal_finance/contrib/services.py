@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from .exceptions import ApplicationError, NotFoundError
-
-auth_logger = logging.getLogger("personal_finance.auth")
 
 
 class OwnerScopedService:
@@ -31,19 +27,6 @@ class OwnerScopedService:
         if self.user is None or not self.user.is_authenticated:
             return self.model._default_manager.none()
         return self.model._default_manager.filter(**{self.owner_field: self.user})
-
-    def validate_permissions(self, obj: models.Model) -> None:
-        owner = obj
-        for part in self.owner_field.split("__"):
-            owner = getattr(owner, part)
-        if self.user is None or owner.pk != self.user.pk:
-            auth_logger.warning(
-                "permission denied: user=%s model=%s pk=%s",
-                getattr(self.user, "pk", None),
-                self.model.__name__,
-                obj.pk,
-            )
-            raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.")
 
     def get(self, pk) -> models.Model:
         try:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from personal_finance.assets.models import Asset
@@ -23,23 +22,6 @@ LEDGER_FIELDS = ("type", "asset_id", "quantity", "price", "fees", "amount", "fx_
 class PortfolioService(OwnerScopedService):
     model = Portfolio
     owner_field = "owner"
-
-
-class TransactionService(OwnerScopedService):
-    model = Transaction
-    owner_field = "portfolio__owner"
-
-
-def portfolio_list(*, user) -> QuerySet[Portfolio]:
-    return PortfolioService(user).get_queryset()
-
-
-def portfolio_get(*, user, pk) -> Portfolio:
-    return PortfolioService(user).get(pk)
-
-
-def transaction_list(*, portfolio: Portfolio) -> QuerySet[Transaction]:
-    return portfolio.transactions.select_related("asset").order_by("trade_date", "id")
 
 
 def ledger_symbols() -> list[str]:
