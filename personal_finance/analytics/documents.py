@@ -39,6 +39,19 @@ def _clean(x):
     return x
 
 
+def _period_returns(data: PortfolioData, start: dt.date | None, end: dt.date, benchmark: str | None) -> tuple:
+    """The valuation over the period: its slice bounds ``(i0, i1)``, the daily returns as an array,
+    their dates, the same as a dated series, and the benchmark's returns on those days (None
+    without a benchmark)."""
+    v = data.valuation
+    i0, i1 = period_slice(v.days, day_number(start) if start else None, day_number(end))
+    days = v.days[i0 + 1 : i1 + 1]
+    r = v.returns[i0 + 1 : i1 + 1]
+    dates = pd.to_datetime(days.astype("datetime64[D]"))
+    bench = benchmark_returns(benchmark, days) if benchmark else None
+    return i0, i1, r, dates, pd.Series(r, index=dates), bench
+
+
 def performance(
     data: PortfolioData,
     *,
@@ -51,11 +64,7 @@ def performance(
     v = data.valuation
     if v.days.size == 0 or not data.portfolio.pk:
         return {}
-    i0, i1 = period_slice(v.days, day_number(start) if start else None, day_number(end))
-    r = v.returns[i0 + 1 : i1 + 1]
-    dates = pd.to_datetime(v.days[i0 + 1 : i1 + 1].astype("datetime64[D]"))
-    returns = pd.Series(r, index=dates)
-    bench = benchmark_returns(benchmark, v.days[i0 + 1 : i1 + 1]) if benchmark else None
+    i0, i1, r, _dates, returns, bench = _period_returns(data, start, end, benchmark)
     metrics = (
         m.json_safe(m.compute_metrics(returns, bench.dropna() if bench is not None else None, rf=rf))
         if r.size >= 2
@@ -139,11 +148,8 @@ def risk(
     window: int = 252,
 ) -> dict:
     v = data.valuation
-    i0, i1 = period_slice(v.days, day_number(start) if start else None, day_number(end))
-    r = v.returns[i0 + 1 : i1 + 1]
-    dates = pd.to_datetime(v.days[i0 + 1 : i1 + 1].astype("datetime64[D]"))
-    returns = pd.Series(r, index=dates)
-    bench = benchmark_returns(benchmark, v.days[i0 + 1 : i1 + 1]).dropna() if benchmark else None
+    i0, i1, r, dates, returns, bench = _period_returns(data, start, end, benchmark)
+    bench = bench.dropna() if bench is not None else None
     metrics = m.json_safe(m.compute_metrics(returns, bench, rf=rf)) if r.size >= 2 else {}
     table = m.monthly_returns_table(returns) if r.size else pd.DataFrame()
     iso = [d.date().isoformat() for d in dates]
