@@ -45,7 +45,7 @@ def measure(portfolio_id: int, repeat: int) -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from personal_finance.analytics import selectors
+    from personal_finance.analytics import documents, selectors
     from personal_finance.portfolios.models import Portfolio
 
     portfolio = Portfolio.objects.select_related("owner").get(pk=portfolio_id)
@@ -79,7 +79,7 @@ def measure(portfolio_id: int, repeat: int) -> None:
     data = selectors.load_valuation(portfolio)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
-    selectors.performance(data, start=None, end=data.end)
+    documents.performance(data, start=None, end=data.end)
     compute_s = time.perf_counter() - started
     tracemalloc.start()
     cache.clear()

@@ -1,15 +1,15 @@
-"""Feed the pure analytics from the database with a bounded number of queries, and shape the
-documents the REST routes, tasks and reports serve."""
+"""Feed the pure analytics from the database with a bounded number of queries: the valuation of
+a portfolio, a benchmark's returns, and the period of a request (``documents`` shapes them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.db import connections
 
 from personal_finance.assets.models import Asset, FxRate, PriceSeries
@@ -17,8 +17,6 @@ from personal_finance.contrib.db_router import analytics_reads
 from personal_finance.contrib.exceptions import ApplicationError
 from personal_finance.portfolios.models import Portfolio, Transaction
 
-from . import metrics as m
-from .returns import xirr
 from .valuation import (
     EPOCH_ORDINAL,
     KINDS,
@@ -26,10 +24,6 @@ from .valuation import (
     LedgerArrays,
     PriceArrays,
     Valuation,
-    chain,
-    holding_returns,
-    mwr_flows,
-    period_slice,
     value_portfolio,
 )
 
@@ -85,8 +79,6 @@ def _packed_series(connection, asset_ids: list[int]) -> dict[int, tuple[bytes, b
         return {}
     table = PriceSeries._meta.db_table
     if connection.vendor == "postgresql":
-        import psycopg
-
         connection.ensure_connection()
         cursor = psycopg.Cursor(connection.connection)
         try:
@@ -206,13 +198,8 @@ def resolve_period(
     return dt.date(end.year - amount, end.month, min(end.day, 28)), end
 
 
-def _clean(x):
-    if isinstance(x, float | np.floating):
-        return None if not math.isfinite(float(x)) else round(float(x), 10)
-    return x
-
-
-def _benchmark_returns(symbol: str, days: np.ndarray) -> pd.Series:
+def benchmark_returns(symbol: str, days: np.ndarray) -> pd.Series:
+    """Daily returns of ``symbol``'s adjusted closes on ``days`` (NaN before its first close)."""
     asset = Asset.objects.filter(symbol=symbol.strip().upper()).select_related("series").first()
     if asset is None or not hasattr(asset, "series"):
         raise ApplicationError(
@@ -224,202 +211,3 @@ def _benchmark_returns(symbol: str, days: np.ndarray) -> pd.Series:
     level = np.where(valid, closes[np.clip(pos, 0, None)], np.nan)
     returns = pd.Series(level, index=pd.to_datetime(days.astype("datetime64[D]"))).pct_change()
     return returns
-
-
-def performance(
-    data: PortfolioData,
-    *,
-    start: dt.date | None,
-    end: dt.date,
-    benchmark: str | None = None,
-    rf: float = 0.0,
-    series: bool = True,
-) -> dict:
-    v = data.valuation
-    if v.days.size == 0 or not data.portfolio.pk:
-        return {}
-    i0, i1 = period_slice(v.days, day_number(start) if start else None, day_number(end))
-    r = v.returns[i0 + 1 : i1 + 1]
-    dates = pd.to_datetime(v.days[i0 + 1 : i1 + 1].astype("datetime64[D]"))
-    returns = pd.Series(r, index=dates)
-    bench = _benchmark_returns(benchmark, v.days[i0 + 1 : i1 + 1]) if benchmark else None
-    metrics = (
-        m.json_safe(m.compute_metrics(returns, bench.dropna() if bench is not None else None, rf=rf))
-        if r.size >= 2
-        else {}
-    )
-    mdays, mamounts = mwr_flows(v, i0, i1)
-    mwr = xirr(mdays.astype("datetime64[D]"), mamounts) if mdays.size >= 2 else float("nan")
-    h = holding_returns(
-        v, i0, i1, np.array([a.currency != data.portfolio.base_currency for a in data.assets], dtype=bool)
-    )
-    holdings = []
-    for a, asset in enumerate(data.assets):
-        active = (v.holding_value[i0 + 1 : i1 + 1, a] != 0).any() or (v.holding_flows[i0 + 1 : i1 + 1, a] != 0).any()
-        if not active:
-            continue
-        holdings.append(
-            {
-                "symbol": asset.symbol,
-                "currency": asset.currency,
-                "value": _clean(v.holding_value[i1, a]),
-                "twr": _clean(h["twr"][a]),
-                "twr_local": _clean(h["twr_local"][a]),
-                "currency_effect": _clean(h["currency_effect"][a])
-                if asset.currency != data.portfolio.base_currency
-                else 0.0,
-                "pnl": _clean(h["pnl"][a]),
-                "contribution": _clean(h["contribution"][a]),
-                "dividends": _clean(h["dividends"][a]),
-            }
-        )
-    holdings.sort(key=lambda x: -(x["value"] or 0))
-    start_value = float(v.value[i0]) if i0 >= 0 else 0.0
-    net_flows = float(v.flows[i0 + 1 : i1 + 1].sum())
-    doc = {
-        "portfolio": data.portfolio.pk,
-        "base_currency": data.portfolio.base_currency,
-        "start": from_day(v.days[i0]).isoformat() if i0 >= 0 else from_day(v.days[0]).isoformat(),
-        "end": from_day(v.days[i1]).isoformat(),
-        "inception": from_day(v.days[0]).isoformat(),
-        "twr": _clean(chain(r)),
-        "mwr": _clean(mwr),
-        "start_value": _clean(start_value),
-        "end_value": _clean(float(v.value[i1])),
-        "net_flows": _clean(net_flows),
-        "gain": _clean(float(v.value[i1]) - start_value - net_flows),
-        "dividends": _clean(float(v.holding_income[i0 + 1 : i1 + 1].sum())),
-        "trades_as_flows": v.trades_as_flows,
-        "notes": v.notes,
-        "metrics": {k: _clean(val) for k, val in metrics.items()},
-        "benchmark": None,
-        "holdings": holdings,
-    }
-    if bench is not None:
-        b = bench.fillna(0.0).to_numpy()
-        doc["benchmark"] = {"symbol": benchmark.upper(), "twr": _clean(chain(b))}
-    if series:
-        sl = slice(max(i0, 0), i1 + 1)
-        growth = np.concatenate([[1.0], np.cumprod(1.0 + r)]) if i0 >= 0 else np.cumprod(1.0 + r)
-        doc["series"] = {
-            "dates": [from_day(d).isoformat() for d in v.days[sl]],
-            "value": np.round(v.value[sl], 2).tolist(),
-            "invested": np.round(v.invested[sl], 2).tolist(),
-            "cash": np.round(v.cash[sl], 2).tolist(),
-            "twr_index": np.round(growth, 8).tolist(),
-        }
-        if bench is not None:
-            bgrowth = np.cumprod(1.0 + bench.fillna(0.0).to_numpy())
-            doc["series"]["benchmark_index"] = np.round(
-                np.concatenate([[1.0], bgrowth]) if i0 >= 0 else bgrowth, 8
-            ).tolist()
-    return doc
-
-
-def risk(
-    data: PortfolioData,
-    *,
-    start: dt.date | None,
-    end: dt.date,
-    benchmark: str | None = None,
-    rf: float = 0.0,
-    window: int = 252,
-) -> dict:
-    v = data.valuation
-    i0, i1 = period_slice(v.days, day_number(start) if start else None, day_number(end))
-    r = v.returns[i0 + 1 : i1 + 1]
-    dates = pd.to_datetime(v.days[i0 + 1 : i1 + 1].astype("datetime64[D]"))
-    returns = pd.Series(r, index=dates)
-    bench = _benchmark_returns(benchmark, v.days[i0 + 1 : i1 + 1]).dropna() if benchmark else None
-    metrics = m.json_safe(m.compute_metrics(returns, bench, rf=rf)) if r.size >= 2 else {}
-    table = m.monthly_returns_table(returns) if r.size else pd.DataFrame()
-    iso = [d.date().isoformat() for d in dates]
-    daily = holding_returns(v, i0, i1, np.zeros(len(data.assets), dtype=bool))["daily"]
-    holdings = []
-    for a, asset in enumerate(data.assets):
-        held = v.holding_value[i0 + 1 : i1 + 1, a] != 0
-        if held.sum() < 2:
-            continue
-        hr = pd.Series(daily[held, a], index=dates[held])
-        hm = m.json_safe(m.compute_metrics(hr, bench, rf=rf))
-        holdings.append(
-            {
-                "symbol": asset.symbol,
-                "days_held": int(held.sum()),
-                "metrics": {k: _clean(val) for k, val in hm.items()},
-            }
-        )
-    return {
-        "portfolio": data.portfolio.pk,
-        "start": iso[0] if iso else None,
-        "end": iso[-1] if iso else None,
-        "rf": rf,
-        "metrics": {k: _clean(val) for k, val in metrics.items()},
-        "rolling_window": window,
-        "series": {
-            "dates": iso,
-            "drawdown": [_clean(x) for x in np.asarray(m.drawdown_series(returns))],
-            "rolling_volatility": [_clean(x) for x in np.asarray(m.rolling_volatility(returns, window))],
-            "rolling_sharpe": [_clean(x) for x in np.asarray(m.rolling_sharpe(returns, window, rf))],
-        },
-        "monthly_returns": [
-            {"year": int(year), **{col: _clean(val) for col, val in row.items()}} for year, row in table.iterrows()
-        ],
-        "holdings": holdings,
-    }
-
-
-ALLOCATION_KEYS = {
-    "asset": "symbol",
-    "asset_class": "asset_class",
-    "sector": "sector",
-    "currency": "currency",
-    "country": "country",
-}
-
-
-def allocation(portfolio: Portfolio, *, by: str, as_of: dt.date | None = None) -> dict:
-    from decimal import Decimal
-
-    from personal_finance.portfolios.selectors import portfolio_holdings
-
-    if by not in ALLOCATION_KEYS:
-        raise ApplicationError("Invalid input.", errors={"by": [f"one of {', '.join(ALLOCATION_KEYS)}"]})
-    holdings = portfolio_holdings(portfolio=portfolio, as_of=as_of)
-    attrs = {}
-    if by in ("sector", "country"):
-        attrs = dict(
-            Asset.objects.filter(symbol__in=[h["symbol"] for h in holdings["holdings"]]).values_list("symbol", by)
-        )
-    groups: dict[str, Decimal] = {}
-    for h in holdings["holdings"]:
-        if h["market_value"] is None:
-            continue
-        key = (
-            h["symbol"]
-            if by == "asset"
-            else (attrs.get(h["symbol"]) if by in attrs or by in ("sector", "country") else h[ALLOCATION_KEYS[by]])
-        )
-        key = key or "unknown"
-        groups[key] = groups.get(key, Decimal(0)) + Decimal(h["market_value"])
-    cash = Decimal(holdings["cash"])
-    if cash:
-        key = "cash" if by in ("asset", "asset_class") else (portfolio.base_currency if by == "currency" else "cash")
-        groups[key] = groups.get(key, Decimal(0)) + cash
-    total = sum(groups.values(), Decimal(0))
-    rows = [
-        {
-            "key": k,
-            "value": str(val.quantize(Decimal("0.01"))),
-            "weight": str((val / total).quantize(Decimal("0.000001"))) if total else None,
-        }
-        for k, val in sorted(groups.items(), key=lambda kv: -kv[1])
-    ]
-    return {
-        "portfolio": portfolio.pk,
-        "by": by,
-        "as_of": holdings["as_of"],
-        "base_currency": portfolio.base_currency,
-        "total": str(total.quantize(Decimal("0.01"))),
-        "allocation": rows,
-    }

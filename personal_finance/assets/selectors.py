@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
@@ -78,3 +80,49 @@ def _stored_rate(base: str, quote: str, on: dt.date) -> Decimal | None:
 def fx_rates_to(currencies, to_currency: str, on: dt.date) -> dict[str, Decimal | None]:
     """Rates for several currencies into one; one or two queries per distinct currency."""
     return {ccy: fx_rate(ccy, to_currency, on) for ccy in set(currencies)}
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One quantity of an asset marked to market in a base currency."""
+
+    asset: Asset  # annotated with ``last_close`` and ``last_date`` (``assets_with_last_price``)
+    quantity: Decimal
+    price: Decimal | None  # the override, else the last close on or before the valuation date
+    price_date: dt.date | None  # the last close's date (the valuation date for an override)
+    fx_rate: Decimal | None  # base units per unit of the asset's currency on the valuation date
+    market_value: Decimal | None  # quantity x price x fx_rate; None when the price or the rate is missing
+
+
+def mark_to_market(
+    quantities: Iterable[tuple[int, Decimal]],
+    *,
+    base_currency: str,
+    as_of: dt.date,
+    overrides: Mapping[str, Decimal] | None = None,
+    assets: Mapping[int, Asset] | None = None,
+) -> list[Mark]:
+    """Each ``(asset id, quantity)`` at its last price on or before ``as_of`` (or its symbol's
+    price in ``overrides``), converted into ``base_currency`` at the rate of ``as_of``; in the
+    order given.
+
+    Queries: one for the last prices (none when ``assets``, from ``assets_with_last_price``, is
+    given) and one or two per distinct foreign currency; they do not grow with the quantities.
+    """
+    quantities = list(quantities)
+    if not quantities:
+        return []
+    overrides = overrides or {}
+    if assets is None:
+        assets = assets_with_last_price({asset_id for asset_id, _ in quantities}, as_of=as_of)
+    rates = fx_rates_to({assets[asset_id].currency for asset_id, _ in quantities}, base_currency, as_of)
+    marks = []
+    for asset_id, quantity in quantities:
+        asset = assets[asset_id]
+        price, price_date = asset.last_close, asset.last_date
+        if asset.symbol in overrides:
+            price, price_date = overrides[asset.symbol], as_of
+        rate = rates[asset.currency]
+        value = None if price is None or rate is None else quantity * price * rate
+        marks.append(Mark(asset, quantity, price, price_date, rate, value))
+    return marks

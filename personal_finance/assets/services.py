@@ -11,11 +11,10 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 
-from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.services import clean_or_raise
 from personal_finance.contrib.signals import price_quoted, prices_changed
 
 from .models import Asset, AssetClass, FxRate, PriceBar, PriceSeries
@@ -32,10 +31,7 @@ def asset_create(
     asset = Asset(
         symbol=normalize_symbol(symbol), name=name, asset_class=asset_class, currency=currency.upper(), **extra
     )
-    try:
-        asset.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError("Invalid asset.", errors=exc.message_dict) from None
+    clean_or_raise(asset, message="Invalid asset.")
     asset.save()
     return asset
 

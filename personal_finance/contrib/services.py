@@ -1,14 +1,12 @@
-"""Owner-scoped base service shared by every app (the seed design's ``BaseService``)."""
+"""Shared by every app's services: the owner-scoped base service (the seed design's
+``BaseService``) and model validation raised as an ``ApplicationError``."""
 
 from __future__ import annotations
 
-import logging
-
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from .exceptions import NotFoundError
-
-auth_logger = logging.getLogger("personal_finance.auth")
+from .exceptions import ApplicationError, NotFoundError
 
 
 class OwnerScopedService:
@@ -30,21 +28,22 @@ class OwnerScopedService:
             return self.model._default_manager.none()
         return self.model._default_manager.filter(**{self.owner_field: self.user})
 
-    def validate_permissions(self, obj: models.Model) -> None:
-        owner = obj
-        for part in self.owner_field.split("__"):
-            owner = getattr(owner, part)
-        if self.user is None or owner.pk != self.user.pk:
-            auth_logger.warning(
-                "permission denied: user=%s model=%s pk=%s",
-                getattr(self.user, "pk", None),
-                self.model.__name__,
-                obj.pk,
-            )
-            raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.")
-
     def get(self, pk) -> models.Model:
         try:
             return self.get_queryset().get(pk=pk)
         except (self.model.DoesNotExist, ValueError, TypeError):
             raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.") from None
+
+
+def clean_or_raise(
+    obj: models.Model, *, message: str = "Invalid input.", field: str | None = None, **full_clean_kwargs
+) -> None:
+    """``obj.full_clean(**full_clean_kwargs)``; a ``ValidationError`` is raised as an
+    ``ApplicationError`` (400) with ``message`` and the field errors. With ``field`` (a batch of
+    objects checked at once), every message goes under that one key, naming the object: ``{field:
+    ["<obj>: <message>", ...]}``."""
+    try:
+        obj.full_clean(**full_clean_kwargs)
+    except ValidationError as exc:
+        errors = exc.message_dict if field is None else {field: [f"{obj}: {m}" for m in exc.messages]}
+        raise ApplicationError(message, errors=errors) from None

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html_join
 
+from .documents import portfolio_holdings
 from .models import Portfolio, Transaction
-from .selectors import portfolio_holdings
 
 
 class OwnerScopedAdmin(admin.ModelAdmin):

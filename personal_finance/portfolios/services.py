@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Protocol
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from personal_finance.assets.models import SYMBOL_VALIDATOR, Asset
 from personal_finance.assets.selectors import fx_rate
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.services import clean_or_raise
 from personal_finance.contrib.signals import ledger_changed
 
 from .ledger import LedgerRow, OversellError, replay, trade_amount
@@ -29,13 +29,6 @@ SYMBOL_PATTERN = SYMBOL_VALIDATOR.regex
 # --------------------------------------------------------------------------------------------
 # Portfolios
 # --------------------------------------------------------------------------------------------
-def _clean(obj, **kwargs) -> None:
-    try:
-        obj.full_clean(**kwargs)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from None
-
-
 @transaction.atomic
 def portfolio_create(
     *, owner, name: str, base_currency: str = "USD", description: str = "", tax_lot_method: str = "fifo"
@@ -47,7 +40,7 @@ def portfolio_create(
         description=description,
         tax_lot_method=tax_lot_method,  # tax (issue 7)
     )
-    _clean(portfolio, validate_constraints=False)
+    clean_or_raise(portfolio, validate_constraints=False)
     if Portfolio.objects.filter(owner=owner, name=portfolio.name).exists():
         raise ApplicationError("Invalid input.", errors={"name": ["You already have a portfolio with this name."]})
     portfolio.save()
@@ -65,7 +58,7 @@ def portfolio_update(*, portfolio: Portfolio, **fields) -> Portfolio:
         fields["base_currency"] = fields["base_currency"].upper()
     for key, value in fields.items():
         setattr(portfolio, key, value.strip() if key == "name" else value)
-    _clean(portfolio, validate_constraints=False)
+    clean_or_raise(portfolio, validate_constraints=False)
     if Portfolio.objects.filter(owner=portfolio.owner, name=portfolio.name).exclude(pk=portfolio.pk).exists():
         raise ApplicationError("Invalid input.", errors={"name": ["You already have a portfolio with this name."]})
     portfolio.save()
@@ -146,19 +139,18 @@ class AssetResolver:
 
     def create_new(self) -> None:
         """Create every new asset in one validated bulk insert (an import may bring hundreds)."""
-        from django.core.exceptions import ValidationError
-
         objs = []
         for symbol, currency in self.new.items():
             if symbol in self.cache:
                 continue
             asset = Asset(symbol=symbol, currency=currency)
-            try:
-                asset.full_clean(validate_unique=False, validate_constraints=False)
-            except ValidationError as exc:
-                raise ApplicationError(
-                    f"Invalid symbol {symbol!r}.", errors={"symbol": [f"{symbol}: {m}" for m in exc.messages]}
-                ) from None
+            clean_or_raise(
+                asset,
+                message=f"Invalid symbol {symbol!r}.",
+                field="symbol",
+                validate_unique=False,
+                validate_constraints=False,
+            )
             objs.append(asset)
         Asset.objects.bulk_create(objs, ignore_conflicts=True)
         self.cache.update({a.symbol: a for a in Asset.objects.filter(symbol__in=[o.symbol for o in objs])})

@@ -30,6 +30,7 @@ from personal_finance.portfolios.selectors import PortfolioService
 from .background import ensure_background
 from .groups import InvalidSymbol, normalize_symbol, portfolio_group
 from .hub import get_hub
+from .messages import portfolio_message
 from .selectors import portfolio_live_value
 from .tracker import conf, tracker
 
@@ -339,7 +340,7 @@ def _current_value(portfolio_id: int) -> dict | None:
     if portfolio is None:
         return None
     try:
-        return portfolio_live_value(portfolio=portfolio)
+        return portfolio_message(portfolio_live_value(portfolio=portfolio))
     except Exception:
         logger.exception("portfolio %s: current value failed", portfolio_id)
         return None

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 PCT = Decimal("0.01")
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,18 @@ class PriceUpdate:
     ts: dt.datetime
     previous_close: Decimal | None = None
     simulated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LiveValue:
+    """A portfolio's value at ``ts`` and its change since the previous close, in its base
+    currency (``selectors.portfolio_live_value``)."""
+
+    portfolio_id: int
+    value: Decimal
+    day_change: Decimal
+    complete: bool  # False while an open position has no price or no FX rate yet
+    ts: dt.datetime
 
 
 def decimal_text(value: Decimal) -> str:
@@ -59,6 +72,22 @@ def price_message(update: PriceUpdate) -> dict:
 def price_event(update: PriceUpdate) -> dict:
     """The channel-layer event: the client text is serialised once, not once per subscriber."""
     return {"type": "price.update", "symbol": update.symbol, "text": json.dumps(price_message(update))}
+
+
+def portfolio_message(live: LiveValue) -> dict:
+    """The client message of a portfolio stream: ``{"type": "portfolio", "id", "value",
+    "day_change", "ts"}``, plus ``"complete": false`` while a holding
+    has no price or no FX rate yet."""
+    message = {
+        "type": "portfolio",
+        "id": live.portfolio_id,
+        "value": str(live.value.quantize(CENT)),
+        "day_change": str(live.day_change.quantize(CENT)),
+        "ts": iso_z(live.ts),
+    }
+    if not live.complete:
+        message["complete"] = False
+    return message
 
 
 def portfolio_event(message: dict) -> dict:

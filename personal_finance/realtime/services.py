@@ -31,7 +31,7 @@ from personal_finance.portfolios.models import Portfolio, Transaction
 
 from .groups import normalize_symbol, portfolio_group, quote_group
 from .hub import price_layer
-from .messages import PriceUpdate, portfolio_event, price_event, utc_day
+from .messages import PriceUpdate, portfolio_event, portfolio_message, price_event, utc_day
 from .selectors import portfolio_live_value
 from .tracker import redis_url, tracker, watched_portfolios
 
@@ -176,7 +176,7 @@ def portfolio_messages(updates: list[PriceUpdate]) -> list[dict]:
     messages = []
     for portfolio in Portfolio.objects.filter(pk__in=ids):
         try:
-            messages.append(portfolio_live_value(portfolio=portfolio, overrides=overrides, ts=ts))
+            messages.append(portfolio_message(portfolio_live_value(portfolio=portfolio, overrides=overrides, ts=ts)))
         except Exception:
             logger.exception("portfolio %s: live value failed", portfolio.pk)
     return messages

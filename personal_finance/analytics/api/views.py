@@ -5,9 +5,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from personal_finance.analytics import services
+from personal_finance.analytics import documents, services
+from personal_finance.analytics.documents import ALLOCATION_KEYS
 from personal_finance.analytics.models import PerformanceReport
-from personal_finance.analytics.selectors import ALLOCATION_KEYS, PERIODS
+from personal_finance.analytics.selectors import PERIODS
 from personal_finance.portfolios.selectors import PortfolioService
 
 
@@ -82,7 +83,7 @@ class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def performance(self, request, pk=None):
         portfolio = self.get_object()
-        body, hit = services.performance_json(portfolio=portfolio, **_query(PerformanceQuerySerializer, request))
+        body, hit = documents.performance_json(portfolio=portfolio, **_query(PerformanceQuerySerializer, request))
         return _json_response(body, hit)
 
     @extend_schema(
@@ -92,7 +93,7 @@ class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def risk(self, request, pk=None):
         portfolio = self.get_object()
-        body, hit = services.risk_json(portfolio=portfolio, **_query(RiskQuerySerializer, request))
+        body, hit = documents.risk_json(portfolio=portfolio, **_query(RiskQuerySerializer, request))
         return _json_response(body, hit)
 
     @extend_schema(
@@ -105,7 +106,7 @@ class PortfolioAnalyticsViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def allocation(self, request, pk=None):
         portfolio = self.get_object()
-        doc, hit = services.allocation_document(portfolio=portfolio, **_query(AllocationQuerySerializer, request))
+        doc, hit = documents.allocation_document(portfolio=portfolio, **_query(AllocationQuerySerializer, request))
         return _cached_response(doc, hit)
 
 

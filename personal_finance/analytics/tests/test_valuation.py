@@ -6,11 +6,13 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 
-from personal_finance.analytics import selectors
+from personal_finance.analytics import documents, selectors
 from personal_finance.assets.models import FxRate, PriceBar
 from personal_finance.assets.services import price_series_refresh
-from personal_finance.portfolios.models import Transaction
+from personal_finance.portfolios.documents import portfolio_holdings
+from personal_finance.portfolios.models import Portfolio, Transaction
 from personal_finance.portfolios.tests.factories import AssetFactory, PortfolioFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +45,7 @@ def tx(portfolio, day, type_, asset=None, qty=None, price=None, amount=None, fee
 
 def perf(portfolio, start=None, end=D[-1]):
     data = selectors.load_valuation(portfolio, end=end)
-    return selectors.performance(data, start=start, end=end), data
+    return documents.performance(data, start=start, end=end), data
 
 
 @pytest.fixture
@@ -151,11 +153,6 @@ def test_periods_and_splits(portfolio):
 
 
 def test_valuation_matches_the_ledger_holdings(user):
-    from django.core.management import call_command
-
-    from personal_finance.portfolios.models import Portfolio
-    from personal_finance.portfolios.selectors import portfolio_holdings
-
     call_command("seed_demo", verbosity=0)
     portfolio = Portfolio.objects.get(owner__username="demo")
     today = dt.date.today()

@@ -11,10 +11,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from personal_finance.portfolios import services
-from personal_finance.portfolios.cache import cached
+from personal_finance.portfolios.documents import holdings_document
 from personal_finance.portfolios.importers import transactions_import
 from personal_finance.portfolios.models import Transaction, TransactionType
-from personal_finance.portfolios.selectors import PortfolioService, portfolio_holdings
+from personal_finance.portfolios.selectors import PortfolioService
 
 from .serializers import (
     HoldingsSerializer,
@@ -61,10 +61,7 @@ class PortfolioViewSet(viewsets.ModelViewSet):
                 as_of = field.to_internal_value(request.query_params["as_of"])
             except ValidationError as exc:
                 raise ValidationError({"as_of": exc.detail}) from None
-        # Cached per portfolio version: a change to its transactions or its assets' prices bumps it.
-        doc, hit = cached(
-            "holdings", portfolio.pk, {"as_of": as_of}, lambda: portfolio_holdings(portfolio=portfolio, as_of=as_of)
-        )
+        doc, hit = holdings_document(portfolio=portfolio, as_of=as_of)
         response = Response(doc)
         response["X-Cache"] = "hit" if hit else "miss"
         return response

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from personal_finance.assets.models import PriceBar
+from personal_finance.portfolios.documents import portfolio_holdings
 from personal_finance.portfolios.models import Portfolio, Transaction
 from personal_finance.users.tests.factories import UserFactory
 
@@ -65,8 +66,6 @@ def test_seed_demo_builds_a_realistic_portfolio_idempotently(capsys):
     assert second["sample_prices"] is True
     assert PriceBar.objects.count() == bars
     assert Transaction.objects.filter(portfolio=portfolio).count() == count
-    from personal_finance.portfolios.selectors import portfolio_holdings
-
     holdings = portfolio_holdings(portfolio=portfolio)
     assert holdings["complete"] is True
     assert {h["symbol"] for h in holdings["holdings"]} >= {"AAPL", "VTI", "SAP.DE", "NVDA"}

@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.portfolios.documents import portfolio_holdings
 from personal_finance.portfolios.importers import transactions_import
 from personal_finance.portfolios.models import Transaction
-from personal_finance.portfolios.selectors import portfolio_holdings
+from personal_finance.portfolios.services import AssetResolver
 
 from .factories import FxRateFactory, PortfolioFactory
 
@@ -308,3 +309,13 @@ def test_import_transactions_command_bad_input_exit_2(tmp_path, portfolio):
     with pytest.raises(CommandError) as info:
         call_command("import_transactions", str(path), "--portfolio", "999999")
     assert info.value.returncode == 2
+
+
+def test_new_assets_of_a_batch_are_validated_naming_the_symbol(db):
+    resolver = AssetResolver()
+    resolver.currency_of("NEWCO", "EURO")  # not a three-letter code
+    with pytest.raises(ApplicationError) as exc:
+        resolver.create_new()
+    assert exc.value.message == "Invalid symbol 'NEWCO'."
+    assert list(exc.value.errors) == ["symbol"]
+    assert exc.value.errors["symbol"][0].startswith("NEWCO: ")

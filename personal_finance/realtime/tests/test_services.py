@@ -11,10 +11,12 @@ from django.core.management import CommandError, call_command
 from personal_finance.assets.models import PriceBar
 from personal_finance.data_sources.base import PriceProvider, Quote
 from personal_finance.data_sources.chain import ProviderChain
+from personal_finance.portfolios.tests.factories import AssetFactory, PortfolioFactory, TransactionFactory
 from personal_finance.realtime import services
 from personal_finance.realtime.feed import PriceFeed, is_trading
 from personal_finance.realtime.groups import InvalidSymbol, quote_group
-from personal_finance.realtime.messages import PriceUpdate, price_message
+from personal_finance.realtime.messages import PriceUpdate, portfolio_message, price_message
+from personal_finance.realtime.selectors import portfolio_live_value
 from personal_finance.realtime.services import publish_price
 from personal_finance.realtime.tracker import tracker
 
@@ -201,9 +203,6 @@ def test_import_prices_of_old_history_publishes_nothing(sent, db, tmp_path, djan
 
 # -- broadcast ---------------------------------------------------------------------------------
 def test_portfolio_values_use_a_bounded_number_of_queries(user, assets, django_assert_max_num_queries):
-    from personal_finance.portfolios.tests.factories import AssetFactory, PortfolioFactory, TransactionFactory
-    from personal_finance.realtime.selectors import portfolio_live_value
-
     portfolio = PortfolioFactory(owner=user)
     TransactionFactory(portfolio=portfolio, type="deposit", amount=Decimal("100000"))
     for i in range(20):
@@ -213,8 +212,10 @@ def test_portfolio_values_use_a_bounded_number_of_queries(user, assets, django_a
             portfolio=portfolio, type="buy", asset=asset, quantity=Decimal(1), price=Decimal(10), amount=Decimal(10)
         )
     with django_assert_max_num_queries(3):
-        message = portfolio_live_value(
-            portfolio=portfolio, overrides={"Q0": Decimal(20)}, ts=dt.datetime(2024, 1, 3, tzinfo=dt.UTC)
+        message = portfolio_message(
+            portfolio_live_value(
+                portfolio=portfolio, overrides={"Q0": Decimal(20)}, ts=dt.datetime(2024, 1, 3, tzinfo=dt.UTC)
+            )
         )
     assert message["value"] == str(Decimal("100000") - 200 + 19 * 10 + 20) + ".00"
     assert message["day_change"] == "10.00"
@@ -285,8 +286,6 @@ def test_run_price_feed_command_once(sent, assets):
 
 @pytest.fixture
 def holding_msft(user, assets):
-    from personal_finance.portfolios.tests.factories import PortfolioFactory, TransactionFactory
-
     portfolio = PortfolioFactory(owner=user)
     TransactionFactory(
         portfolio=portfolio, type="buy", asset=assets["MSFT"], quantity=Decimal(1), price=Decimal(1), amount=Decimal(1)

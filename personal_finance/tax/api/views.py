@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from personal_finance.contrib.services import OwnerScopedService
 from personal_finance.portfolios.selectors import PortfolioService
-from personal_finance.tax import services
+from personal_finance.tax import documents, services
 from personal_finance.tax.models import TaxRate, TaxReport
 
 from .serializers import (
@@ -58,7 +58,7 @@ class TaxLotsViewSet(viewsets.ViewSet):
     def list(self, request):
         values = _query(LotsQuerySerializer, request)
         portfolio = _portfolio(request, values)
-        return Response(services.open_lots_document(user=request.user, portfolio=portfolio, **values))
+        return Response(documents.open_lots_document(user=request.user, portfolio=portfolio, **values))
 
 
 class TaxReportViewSet(viewsets.ViewSet):
@@ -79,10 +79,10 @@ class TaxReportViewSet(viewsets.ViewSet):
         values = _query(ReportQuerySerializer, request)
         fmt = values.pop("format", "json")
         portfolio = _portfolio(request, values)
-        doc = services.tax_report_document(user=request.user, portfolio=portfolio, **values)
+        doc = documents.tax_report_document(user=request.user, portfolio=portfolio, **values)
         if fmt == "json":
             return Response(doc)
-        content, content_type = services.tax_report_render(doc, fmt)
+        content, content_type = documents.tax_report_render(doc, fmt)
         response = HttpResponse(content, content_type=content_type)
         name = f"tax-report-{doc['portfolio'] or 'all'}-{doc['year'] or 'all'}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -97,7 +97,7 @@ class TaxHarvestViewSet(viewsets.ViewSet):
     def list(self, request):
         values = _query(HarvestQuerySerializer, request)
         portfolio = _portfolio(request, values)
-        return Response(services.harvest_document(user=request.user, portfolio=portfolio, today=values.get("as_of")))
+        return Response(documents.harvest_document(user=request.user, portfolio=portfolio, today=values.get("as_of")))
 
 
 class TaxRateService(OwnerScopedService):

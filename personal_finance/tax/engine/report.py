@@ -32,23 +32,6 @@ def quantity(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def form_8949_row(row: RealizedRow) -> dict:
-    """Form 8949 columns (a)-(h) of one realised row, amounts rounded to cents."""
-    proceeds = cents(row.proceeds)
-    basis = cents(row.basis)
-    adjustment = cents(row.disallowed_loss)
-    return {
-        "description": f"{quantity(row.quantity)} {row.symbol}",
-        "date_acquired": row.date_acquired.isoformat(),
-        "date_sold": row.date_sold.isoformat(),
-        "proceeds": str(proceeds),
-        "basis": str(basis),
-        "code": WASH_CODE if row.disallowed_loss > 0 else "",
-        "adjustment": str(adjustment),
-        "gain_loss": str(cents(proceeds - basis + adjustment)),
-    }
-
-
 def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dict], dict]:
     """One pass: realised rows, Form 8949 parts I and II, and the Schedule D totals."""
     out_realized: list[dict] = []

@@ -3,12 +3,13 @@ transfers and splits, per-portfolio lot methods, stored results and the Celery t
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 
-from personal_finance.portfolios.tests.factories import PortfolioFactory
-from personal_finance.tax import services
+from personal_finance.portfolios.tests.factories import AssetFactory, FxRateFactory, PortfolioFactory, PriceBarFactory
+from personal_finance.tax import documents, services
 from personal_finance.tax.models import RealizedGain, TaxLot, TaxReport
 from personal_finance.tax.tasks import calculate_capital_gains, generate_tax_reports, identify_tax_lots
 
@@ -35,7 +36,7 @@ def test_wash_sale_across_the_users_portfolios_carries_loss_and_holding_period(u
     b1 = trade(taxable, "buy", "2024-01-02", 100, 10)
     s1 = trade(taxable, "sell", "2024-03-01", 100, 8)  # loss 200
     r = trade(ira, "buy", "2024-03-15", 100, 7)  # replacement in another portfolio
-    doc = services.tax_report_document(user=user, portfolio=taxable, year=2024)
+    doc = documents.tax_report_document(user=user, portfolio=taxable, year=2024)
     (row,) = _rows(doc, s1)
     assert (row["lot"], row["gain_loss"], row["disallowed_loss"], row["reportable_gain_loss"]) == (
         str(b1.pk),
@@ -46,7 +47,7 @@ def test_wash_sale_across_the_users_portfolios_carries_loss_and_holding_period(u
     assert row["portfolio"] == taxable.pk
     assert doc["form_8949"]["part_i"][0]["code"] == "W"
     assert doc["lots"] == []  # the taxable portfolio holds nothing; the replacement is in the IRA
-    lots = services.open_lots_document(user=user, portfolio=ira)["lots"]
+    lots = documents.open_lots_document(user=user, portfolio=ira)["lots"]
     (lot,) = lots
     assert (lot["lot"], lot["basis"], lot["adjusted_basis"], lot["wash_adjustment"]) == (
         str(r.pk),
@@ -64,7 +65,7 @@ def test_partial_and_chained_washes_through_the_ledger(user, taxable, ira):
     trade(ira, "buy", "2024-02-10", 50, 7)
     s2 = trade(ira, "sell", "2024-02-20", 50, 6)  # basis 350 + 100 = 450, loss 150 -> washed again
     trade(taxable, "buy", "2024-03-10", 50, 5)  # 38 days after s1, 19 after s2
-    doc = services.tax_report_document(user=user, year=2024)
+    doc = documents.tax_report_document(user=user, year=2024)
     (first,) = _rows(doc, s1)
     assert (first["disallowed_loss"], first["reportable_gain_loss"]) == ("100.00", "-100.00")
     (second,) = _rows(doc, s2)
@@ -77,10 +78,33 @@ def test_amounts_in_base_currency_via_each_transactions_fx_rate(user):
     eur = PortfolioFactory(owner=user, base_currency="EUR")
     trade(eur, "buy", "2024-01-02", 10, 100, fees=2, fx="0.9")  # (1000 + 2) * 0.9 = 901.80
     s = trade(eur, "sell", "2024-06-03", 10, 120, fees=1, fx="0.95")  # (1200 - 1) * 0.95 = 1139.05
-    doc = services.tax_report_document(user=user, portfolio=eur)
+    doc = documents.tax_report_document(user=user, portfolio=eur)
     (row,) = _rows(doc, s)
     assert (row["proceeds"], row["basis"], row["gain_loss"]) == ("1139.05", "901.80", "237.25")
     assert doc["currency"] == "EUR"
+
+
+def test_harvest_values_each_lot_in_its_portfolios_base_currency(user, taxable):
+    eur = PortfolioFactory(owner=user, base_currency="EUR")
+    usd_lot = trade(taxable, "buy", "2024-01-02", 10, 100)  # basis 1000 USD
+    eur_lot = trade(eur, "buy", "2024-01-02", 10, 100, fx="0.9")  # basis 900 EUR
+    trade(eur, "buy", "2024-01-02", 1, 5, symbol="NOPX")  # no price stored
+    PriceBarFactory(asset=AssetFactory(symbol="XYZ"), date=dt.date(2024, 6, 27), close=D(70))
+    FxRateFactory(base="EUR", quote="USD", date=dt.date(2024, 6, 27), rate=D("1.25"))
+    doc = documents.harvest_document(user=user, today=dt.date(2024, 6, 28))
+    by_lot = {c["lot"]: c for c in doc["candidates"]}
+    assert (by_lot[str(usd_lot.pk)]["market_value"], by_lot[str(usd_lot.pk)]["unrealized_loss"]) == (
+        "700.00",
+        "300.00",
+    )
+    assert (by_lot[str(eur_lot.pk)]["market_value"], by_lot[str(eur_lot.pk)]["unrealized_loss"]) == (
+        "560.00",
+        "340.00",
+    )
+    assert [c["lot"] for c in doc["candidates"]] == [str(eur_lot.pk), str(usd_lot.pk)]  # largest loss first
+    assert by_lot[str(eur_lot.pk)]["last_price"] == "70"
+    assert by_lot[str(eur_lot.pk)]["last_price_date"] == "2024-06-27"
+    assert doc["unpriced_symbols"] == ["NOPX"]
 
 
 def test_transfers_and_splits(user, taxable, ira):
@@ -89,11 +113,11 @@ def test_transfers_and_splits(user, taxable, ira):
     trade(ira, "transfer_in", "2024-02-01", 40, 10)
     split(taxable, "2024-03-01", 2)
     split(ira, "2024-03-01", 2)  # the same split recorded in both portfolios counts once
-    doc = services.open_lots_document(user=user)
+    doc = documents.open_lots_document(user=user)
     assert sorted((lot["portfolio"], lot["quantity"], lot["basis"]) for lot in doc["lots"]) == sorted(
         [(taxable.pk, "120", "600.00"), (ira.pk, "80", "400.00")]
     )
-    assert services.tax_report_document(user=user)["realized"] == []  # a transfer realises nothing
+    assert documents.tax_report_document(user=user)["realized"] == []  # a transfer realises nothing
 
 
 def test_each_portfolio_uses_its_own_lot_method_unless_overridden(user, taxable):
@@ -102,8 +126,8 @@ def test_each_portfolio_uses_its_own_lot_method_unless_overridden(user, taxable)
     trade(taxable, "buy", "2023-01-03", 10, 10)
     b2 = trade(taxable, "buy", "2023-02-01", 10, 20)
     s = trade(taxable, "sell", "2024-06-03", 10, 30)
-    assert _rows(services.tax_report_document(user=user, portfolio=taxable), s)[0]["lot"] == str(b2.pk)
-    doc = services.tax_report_document(user=user, portfolio=taxable, method="fifo")
+    assert _rows(documents.tax_report_document(user=user, portfolio=taxable), s)[0]["lot"] == str(b2.pk)
+    doc = documents.tax_report_document(user=user, portfolio=taxable, method="fifo")
     assert _rows(doc, s)[0]["lot"] != str(b2.pk)
     assert doc["method"] == "fifo"
 
@@ -113,7 +137,7 @@ def test_another_users_portfolio_is_not_found(user, other_user):
 
     theirs = PortfolioFactory(owner=other_user)
     with pytest.raises(ApplicationError) as exc:
-        services.tax_report_document(user=user, portfolio=theirs)
+        documents.tax_report_document(user=user, portfolio=theirs)
     assert exc.value.status_code == 404
 
 
