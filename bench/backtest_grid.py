@@ -8,7 +8,7 @@ for vectorbt includes numba's compilation (or loading numba's on-disk cache when
 "Warm" numbers are the median of repeats in one process after a first call. backtesting.py's
 optimize() runs the grid in a multiprocessing pool on every core of the machine.
 
-The three do not compute identical things: ours and backtesting.py follow DESIGN 13 (whole shares,
+The three do not compute identical things: ours and backtesting.py follow docs/contracts.md §13 (whole shares,
 fills at the next open, Sharpe on daily returns x sqrt(252)); vectorbt's from_signals fills at the
 close with whole shares (size_granularity=1) and annualises over 365 days. The ranking metric is
 Sharpe on all three.

@@ -1,4 +1,4 @@
-"""Full metric set (DESIGN 11) on a 20-year daily series: ours vs quantstats, side by side.
+"""Full metric set (docs/contracts.md §11) on a 20-year daily series: ours vs quantstats, side by side.
 
 Run from the repository root:
 

@@ -1,4 +1,4 @@
-"""Data profiler (DESIGN 10) over 1,000,000 price rows: 400 symbols x 2,500 XNYS sessions.
+"""Data profiler (docs/contracts.md §10) over 1,000,000 price rows: 400 symbols x 2,500 XNYS sessions.
 
 Run from the repository root:
 

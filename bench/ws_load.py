@@ -9,7 +9,7 @@ symbol for 60 seconds through the publishing service (``abroadcast_prices``: the
 service builds, ``group_send`` to ``quotes.<SYMBOL>``), staggered in 10 ms slots. Reports
 delivered over expected, publish-to-receive latency p50/p90/p99/max (the price of message n of a
 symbol is 100 + n/1000, so each delivery is matched to its publish time in a side table: the
-message stays exactly the DESIGN 8 shape), the servers' counters (conflated, dropped), and the
+message stays exactly the docs/contracts.md §8 shape), the servers' counters (conflated, dropped), and the
 CPU and memory of the server (per worker too), Redis, the client process(es) and the publisher.
 The clients are a minimal asyncio WebSocket client (uvloop, RFC 6455 framing, answers pings, no
 JSON decoding of prices), so they do not bound the measurement: about 10 us of CPU per received

@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(settings.ADMIN_URL, admin.site.urls),
-    # Health (DESIGN section 4)
+    # Health (docs/contracts.md §4)
     path("health/", health.health_view, name="health"),
     path("health/database/", health.health_view, {"only": "database"}, name="health-database"),
     path("health/cache/", health.health_view, {"only": "cache"}, name="health-cache"),

@@ -1,6 +1,6 @@
 """Settings shared by every mode.
 
-The runtime mode is chosen only by the environment (DESIGN section 2):
+The runtime mode is chosen only by the environment (docs/contracts.md §2):
 - embedded (default): no ``DATABASE_URL`` / ``REDIS_URL``; SQLite file, local-memory cache,
   in-memory channel layer, Celery tasks run eagerly in-process.
 - full: ``DATABASE_URL`` points at PostgreSQL and ``REDIS_URL`` at Redis; Redis is cache,
@@ -229,7 +229,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Celery (DESIGN section 3)
+# Celery (docs/contracts.md §3)
 # ---------------------------------------------------------------------------------------------
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
@@ -254,7 +254,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_QUEUES = (Queue("high"), Queue("default"), Queue("low"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Route by task name (glob on the last segment of the dotted name); DESIGN section 3.
+# Route by task name (glob on the last segment of the dotted name); docs/contracts.md §3.
 CELERY_TASK_ROUTES = {
     "*.update_asset_prices": {"queue": "high"},
     "*.run_backtest_task": {"queue": "high"},
@@ -317,7 +317,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Logging (DESIGN section 5)
+# Logging (docs/contracts.md §5)
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING: dict[str, Any] = {
@@ -345,7 +345,7 @@ LOGGING: dict[str, Any] = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Health (DESIGN section 4)
+# Health (docs/contracts.md §4)
 # ---------------------------------------------------------------------------------------------
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.8)
 
@@ -356,7 +356,7 @@ BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
 ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
 
 # ---------------------------------------------------------------------------------------------
-# Market data (DESIGN sections 2 and 10)
+# Market data (docs/contracts.md §2 and §10)
 # ---------------------------------------------------------------------------------------------
 MARKET_DATA = {
     # Tried in order; the sample set (generated, labelled "sample") is the offline fallback.
@@ -372,7 +372,7 @@ MARKET_DATA = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Realtime: WebSocket streams and the price feed (DESIGN 8, docs/realtime.md)
+# Realtime: WebSocket streams and the price feed (docs/contracts.md §8, docs/realtime.md)
 # ---------------------------------------------------------------------------------------------
 REALTIME = {
     # Per connection: symbols subscribed, client messages per second (burst as many), message size.

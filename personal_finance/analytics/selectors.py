@@ -120,7 +120,7 @@ def load_valuation(portfolio: Portfolio, *, end: dt.date | None = None) -> Portf
 def _load_valuation(portfolio: Portfolio, *, end: dt.date | None, alias: str) -> PortfolioData:
     """Four queries plus one or two per foreign currency: ledger, assets, packed prices, FX."""
     end = end or dt.date.today()  # noqa: DTZ011 - valuation dates are calendar dates
-    # One raw query, numbers cast to float in SQL (analytics works in float64, DESIGN 6): Django's
+    # One raw query, numbers cast to float in SQL (analytics works in float64, docs/contracts.md §6): Django's
     # per-value converters would cost more than the query itself on 50,000 rows.
     table = Transaction._meta.db_table
     connection = connections[alias]

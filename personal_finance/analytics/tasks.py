@@ -1,4 +1,4 @@
-"""Celery tasks (DESIGN 3, queue default): thin wrappers around the analytics services."""
+"""Celery tasks (docs/contracts.md §3, queue default): thin wrappers around the analytics services."""
 
 from __future__ import annotations
 

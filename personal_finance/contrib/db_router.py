@@ -1,4 +1,4 @@
-"""Read replica for analytics (DESIGN 2): with ``DATABASE_REPLICA_URL`` set, the heavy analytics
+"""Read replica for analytics (docs/contracts.md §2): with ``DATABASE_REPLICA_URL`` set, the heavy analytics
 reads (valuation series, risk, reports) go to the ``replica`` database; everything else, and every
 write, stays on ``default``. Code opts in with ``with analytics_reads():``.
 

@@ -1,4 +1,4 @@
-"""The stored data-quality profile of an asset's price series (DESIGN 10)."""
+"""The stored data-quality profile of an asset's price series (docs/contracts.md §10)."""
 
 from __future__ import annotations
 

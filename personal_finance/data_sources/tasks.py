@@ -1,4 +1,4 @@
-"""Celery tasks (DESIGN section 3): thin wrappers around the market-data services."""
+"""Celery tasks (docs/contracts.md §3): thin wrappers around the market-data services."""
 
 from __future__ import annotations
 

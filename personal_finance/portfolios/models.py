@@ -32,7 +32,7 @@ class Portfolio(TimeStampedModel):
             ("specific", "Specific"),
             ("average", "Average"),
         ],
-        help_text="default lot method of the tax reports (DESIGN 12)",
+        help_text="default lot method of the tax reports (docs/contracts.md §12)",
     )
     # --- end tax ---
 

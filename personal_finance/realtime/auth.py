@@ -1,4 +1,4 @@
-"""WebSocket authentication: the session cookie, or ``?token=<api token>`` (DESIGN section 8)."""
+"""WebSocket authentication: the session cookie, or ``?token=<api token>`` (docs/contracts.md §8)."""
 
 from __future__ import annotations
 

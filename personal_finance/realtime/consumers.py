@@ -1,4 +1,4 @@
-"""WebSocket consumers of DESIGN 8: ``/ws/prices/`` and ``/ws/portfolios/{id}/``.
+"""WebSocket consumers of docs/contracts.md §8: ``/ws/prices/`` and ``/ws/portfolios/{id}/``.
 
 Each connection has a small outbox drained by its own writer task, so the events of a connection
 are handled at once whatever the speed of its client: a slow client (its writer blocked on a

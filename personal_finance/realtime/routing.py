@@ -1,4 +1,4 @@
-"""WebSocket URL patterns, routed by config/asgi.py (DESIGN 8)."""
+"""WebSocket URL patterns, routed by config/asgi.py (docs/contracts.md §8)."""
 
 from django.urls import path
 

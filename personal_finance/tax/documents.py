@@ -1,4 +1,4 @@
-"""Documents of the tax routes and stored reports (DESIGN 12): the capital-gains report and its
+"""Documents of the tax routes and stored reports (docs/contracts.md §12): the capital-gains report and its
 CSV/PDF renderings, the open lots, and the tax-loss harvesting candidates. The ledger is read and
 reported by ``selectors.ledger_report``; here it is shaped into JSON-ready documents."""
 
@@ -31,7 +31,7 @@ def _method_label(scope: list[Portfolio], methods: dict[str, str]) -> str:
 def tax_report_document(
     *, user, portfolio: Portfolio | None = None, year: int | None = None, method: str | None = None
 ):
-    """The report of DESIGN 12 (`realized`, `lots`, `form_8949`, `schedule_d`) for one portfolio
+    """The report of docs/contracts.md §12 (`realized`, `lots`, `form_8949`, `schedule_d`) for one portfolio
     (or all of the user's), with wash sales matched across every portfolio of the user."""
     report, _feed, scope, methods = ledger_report(user=user, portfolio=portfolio, method=method, year=year)
     doc = report.to_dict()

@@ -1,4 +1,4 @@
-"""The ledger as the tax engine's input, read with a bounded number of queries (DESIGN 12).
+"""The ledger as the tax engine's input, read with a bounded number of queries (docs/contracts.md §12).
 
 Every read starts from all of the user's portfolios in one query, so wash sales are matched across
 them (the engine tags each transaction with its portfolio id as the account). Amounts are in each

@@ -1,4 +1,4 @@
-"""Writes of the tax app (DESIGN 12): the check of the lots a sale names, the stored lots and
+"""Writes of the tax app (docs/contracts.md §12): the check of the lots a sale names, the stored lots and
 realised gains, stored reports (rendered on a worker) and the user's tax rates. The ledger is read
 by ``selectors``; the documents served live are built in ``documents``."""
 

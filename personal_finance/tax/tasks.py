@@ -1,4 +1,4 @@
-"""Celery tasks (DESIGN 3, queue `default` by the routes in CELERY_TASK_ROUTES): thin, idempotent
+"""Celery tasks (docs/contracts.md §3, queue `default` by the routes in CELERY_TASK_ROUTES): thin, idempotent
 wrappers around the tax services. They take ids, re-fetch, and retry transient failures with
 exponential backoff and jitter; each run replaces its previous stored rows, so running twice is safe.
 """

@@ -1,4 +1,4 @@
-"""Security events go to the ``personal_finance.auth`` logger (DESIGN section 5)."""
+"""Security events go to the ``personal_finance.auth`` logger (docs/contracts.md §5)."""
 
 import logging
 

@@ -1,8 +1,8 @@
-"""Metrics of DESIGN 11 against empyrical and quantstats (development-only peers), and by hand.
+"""Metrics of docs/contracts.md §11 against empyrical and quantstats (development-only peers), and by hand.
 
 No database. Where the peers agree we equal both to 1e-9 relative; where they disagree we test the
-convention DESIGN 11 picks (see docs/metrics.md) against the peer that follows it, or against the
-DESIGN formula computed here.
+convention docs/contracts.md §11 picks (see docs/metrics.md) against the peer that follows it, or against the
+contract's formula computed here.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def test_information_ratio_is_per_period_like_both_peers(case):
 
 
 # ---------------------------------------------------------------------------------------------
-# Where they disagree: DESIGN 11's convention, against the peer that follows it
+# Where they disagree: docs/contracts.md §11's convention, against the peer that follows it
 # ---------------------------------------------------------------------------------------------
 
 

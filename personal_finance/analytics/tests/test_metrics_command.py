@@ -1,4 +1,4 @@
-"""The ``metrics`` command (DESIGN 9): summary line, one JSON document, exit status 2 on bad input."""
+"""The ``metrics`` command (docs/contracts.md §9): summary line, one JSON document, exit status 2 on bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Time-weighted and money-weighted returns (DESIGN 11), hand-computed cases. No database."""
+"""Time-weighted and money-weighted returns (docs/contracts.md §11), hand-computed cases. No database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Renders every API error as ``{"detail": ..., "errors": {field: [messages]}}`` (DESIGN 7)."""
+"""Renders every API error as ``{"detail": ..., "errors": {field: [messages]}}`` (docs/contracts.md §7)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from .serializers import DataQualityQuerySerializer, DataQualitySerializer
 
 
 class DataQualityViewSet(viewsets.GenericViewSet):
-    """The data-quality profile of an asset's stored price series (DESIGN 10).
+    """The data-quality profile of an asset's stored price series (docs/contracts.md §10).
 
     Profiles are shared reference data like the assets: every signed-in user reads them.
     """

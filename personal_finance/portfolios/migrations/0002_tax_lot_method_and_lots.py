@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                     ("average", "Average"),
                 ],
                 default="fifo",
-                help_text="default lot method of the tax reports (DESIGN 12)",
+                help_text="default lot method of the tax reports (docs/contracts.md §12)",
                 max_length=8,
             ),
         ),

@@ -1,4 +1,4 @@
-"""The WebSocket protocol of DESIGN 8 through the real ASGI stack with an in-memory layer."""
+"""The WebSocket protocol of docs/contracts.md §8 through the real ASGI stack with an in-memory layer."""
 
 import asyncio
 import datetime as dt

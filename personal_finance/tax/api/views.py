@@ -1,4 +1,4 @@
-"""Tax REST API (DESIGN 7): `tax/lots/`, `tax/report/` (JSON, Form 8949 CSV, PDF), `tax/harvest/`,
+"""Tax REST API (docs/contracts.md §7): `tax/lots/`, `tax/report/` (JSON, Form 8949 CSV, PDF), `tax/harvest/`,
 the user's tax rates (`tax/rates/{year}/`) and stored reports (`tax/reports/`).
 
 Everything is scoped to the requesting user: another user's portfolio id answers 404.

@@ -1,4 +1,4 @@
-"""The `tax_report` management command (DESIGN 9 and 12). No database is used: these tests carry
+"""The `tax_report` management command (docs/contracts.md §9 and §12). No database is used: these tests carry
 no `db` mark, so any query would fail."""
 
 from __future__ import annotations

@@ -267,7 +267,7 @@ class TestTreasuryRegulations:
 
     def test_reg_1091_1_b_earliest_loss_first(self):
         """Treas. Reg. 1.1091-1(b) (verified): losses are matched in the order of the dispositions, earliest
-        first; one replacement share absorbs one loss share (DESIGN 12)."""
+        first; one replacement share absorbs one loss share (docs/contracts.md §12)."""
         rep = report(
             [
                 buy("a", "2024-01-02", 100, 10),

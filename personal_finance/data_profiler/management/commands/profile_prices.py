@@ -36,10 +36,10 @@ def summary_line(path: str, report: dict) -> str:
 
 
 class Command(ContractCommand):
-    help = "Data-quality profile (DESIGN 10) of a price CSV: dates, missing values, OHLC, gaps, stale runs, outliers, splits."
+    help = "Data-quality profile (docs/contracts.md §10) of a price CSV: dates, missing values, OHLC, gaps, stale runs, outliers, splits."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", metavar="FILE.csv", help="price CSV (DESIGN 9 format)")
+        parser.add_argument("file", metavar="FILE.csv", help="price CSV (docs/contracts.md §9 format)")
         parser.add_argument(
             "--calendar",
             default=DEFAULT_CALENDAR,

@@ -1,5 +1,5 @@
 """`seed_demo`: the demo user (demo / demo), a portfolio with a few years of transactions and
-prices for its assets. Idempotent: a second run adds nothing (DESIGN section 9).
+prices for its assets. Idempotent: a second run adds nothing (docs/contracts.md §9).
 
 Prices come from the provider chain: real ones when a provider answers, else the bundled sample
 set (labelled ``sample``), so the demo works offline.
