@@ -117,7 +117,7 @@ def performance(
         "benchmark": None,
         "holdings": holdings,
     }
-    if bench is not None:
+    if bench is not None and benchmark:
         b = bench.fillna(0.0).to_numpy()
         doc["benchmark"] = {"symbol": benchmark.upper(), "twr": _clean(chain(b))}
     if series:
@@ -206,11 +206,11 @@ def allocation(portfolio: Portfolio, *, by: str, as_of: dt.date | None = None) -
     if by not in ALLOCATION_KEYS:
         raise ApplicationError("Invalid input.", errors={"by": [f"one of {', '.join(ALLOCATION_KEYS)}"]})
     valuation = valued_positions(portfolio=portfolio, as_of=as_of)
-    priced = [p for p in valuation.positions if p.market_value is not None]
+    priced = [(p, p.market_value) for p in valuation.positions if p.market_value is not None]
     groups: dict[str, Decimal] = {}
-    for pos in sorted(priced, key=lambda p: -p.market_value):
+    for pos, value in sorted(priced, key=lambda pv: -pv[1]):
         key = getattr(pos.asset, ALLOCATION_KEYS[by]) or "unknown"
-        groups[key] = groups.get(key, ZERO) + pos.market_value.quantize(CENT)
+        groups[key] = groups.get(key, ZERO) + value.quantize(CENT)
     cash = valuation.cash.quantize(CENT)
     if cash:
         key = portfolio.base_currency if by == "currency" else "cash"

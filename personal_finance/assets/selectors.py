@@ -6,10 +6,25 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from .models import Asset, FxRate, PriceBar
+
+
+class LastPrice(TypedDict):
+    last_close: Decimal | None
+    last_date: dt.date | None
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency: types only
+    from typing import TypeAlias
+
+    from django_stubs_ext import WithAnnotations
+
+    # An Asset annotated by ``assets_with_last_price``.
+    PricedAsset: TypeAlias = WithAnnotations[Asset, LastPrice]
 
 ONE = Decimal(1)
 
@@ -31,7 +46,7 @@ def price_bars(*, asset: Asset, start: dt.date | None = None, end: dt.date | Non
     return qs.order_by("date")
 
 
-def assets_with_last_price(asset_ids, *, as_of: dt.date | None = None) -> dict[int, Asset]:
+def assets_with_last_price(asset_ids: Iterable[int], *, as_of: dt.date | None = None) -> dict[int, PricedAsset]:
     """Assets keyed by id, annotated with ``last_close`` and ``last_date`` on or before ``as_of``.
 
     One query: a correlated subquery per asset served by the (asset, date) unique index.
@@ -86,7 +101,7 @@ def fx_rates_to(currencies, to_currency: str, on: dt.date) -> dict[str, Decimal 
 class Mark:
     """One quantity of an asset marked to market in a base currency."""
 
-    asset: Asset  # annotated with ``last_close`` and ``last_date`` (``assets_with_last_price``)
+    asset: PricedAsset  # with ``last_close`` and ``last_date``
     quantity: Decimal
     price: Decimal | None  # the override, else the last close on or before the valuation date
     price_date: dt.date | None  # the last close's date (the valuation date for an override)
@@ -100,7 +115,7 @@ def mark_to_market(
     base_currency: str,
     as_of: dt.date,
     overrides: Mapping[str, Decimal] | None = None,
-    assets: Mapping[int, Asset] | None = None,
+    assets: Mapping[int, PricedAsset] | None = None,
 ) -> list[Mark]:
     """Each ``(asset id, quantity)`` at its last price on or before ``as_of`` (or its symbol's
     price in ``overrides``), converted into ``base_currency`` at the rate of ``as_of``; in the

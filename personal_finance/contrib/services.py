@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from .exceptions import ApplicationError, NotFoundError
 
+M = TypeVar("M", bound=models.Model)
 
-class OwnerScopedService:
+
+class OwnerScopedService(Generic[M]):
     """Every read and write of an owned model goes through ``get_queryset``.
 
     Subclasses set ``model`` and ``owner_field`` (a lookup path such as ``"owner"`` or
@@ -17,22 +21,23 @@ class OwnerScopedService:
     forbidden, so their existence does not leak.
     """
 
-    model: type[models.Model]
+    model: type[M]
     owner_field: str = "owner"
 
-    def __init__(self, user=None):
+    def __init__(self, user: Any = None) -> None:
         self.user = user
 
-    def get_queryset(self) -> models.QuerySet:
+    def get_queryset(self) -> models.QuerySet[M]:
         if self.user is None or not self.user.is_authenticated:
             return self.model._default_manager.none()
         return self.model._default_manager.filter(**{self.owner_field: self.user})
 
-    def get(self, pk) -> models.Model:
+    def get(self, pk: object) -> M:
         try:
             return self.get_queryset().get(pk=pk)
-        except (self.model.DoesNotExist, ValueError, TypeError):
-            raise NotFoundError(f"{self.model._meta.verbose_name.capitalize()} not found.") from None
+        except (ObjectDoesNotExist, ValueError, TypeError):
+            name = str(self.model._meta.verbose_name or self.model.__name__)
+            raise NotFoundError(f"{name.capitalize()} not found.") from None
 
 
 def clean_or_raise(

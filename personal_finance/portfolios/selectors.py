@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.utils import timezone
 
@@ -13,13 +14,13 @@ from personal_finance.assets.models import Asset
 from personal_finance.assets.selectors import mark_to_market
 from personal_finance.contrib.services import OwnerScopedService
 
-from .ledger import ZERO, replay
+from .ledger import ZERO, LedgerRow, replay
 from .models import Portfolio, Transaction
 
 LEDGER_FIELDS = ("type", "asset_id", "quantity", "price", "fees", "amount", "fx_rate", "trade_date", "id")
 
 
-class PortfolioService(OwnerScopedService):
+class PortfolioService(OwnerScopedService[Portfolio]):
     model = Portfolio
     owner_field = "owner"
 
@@ -30,12 +31,13 @@ def ledger_symbols() -> list[str]:
     return sorted(Transaction.objects.filter(asset__isnull=False).values_list("asset__symbol", flat=True).distinct())
 
 
-def ledger_rows(*, portfolio: Portfolio, until: dt.date | None = None) -> list[tuple]:
-    """The portfolio's transactions as ``LedgerRow``-ordered tuples (no object per row)."""
+def ledger_rows(*, portfolio: Portfolio, until: dt.date | None = None) -> list[LedgerRow]:
+    """The portfolio's transactions as ``LedgerRow``-ordered tuples (no object per row: ``replay``
+    unpacks them positionally)."""
     qs = Transaction.objects.filter(portfolio=portfolio)
     if until is not None:
         qs = qs.filter(trade_date__lte=until)
-    return list(qs.order_by("trade_date", "id").values_list(*LEDGER_FIELDS))
+    return cast("list[LedgerRow]", list(qs.order_by("trade_date", "id").values_list(*LEDGER_FIELDS)))
 
 
 @dataclass(frozen=True, slots=True)

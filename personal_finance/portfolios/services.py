@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
-from typing import Protocol
+from typing import NoReturn, Protocol, cast
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
-from personal_finance.assets.models import SYMBOL_VALIDATOR, Asset
+from personal_finance.assets.models import SYMBOL_RE, Asset
 from personal_finance.assets.selectors import fx_rate
 from personal_finance.assets.services import asset_get_or_create, normalize_symbol
 from personal_finance.contrib.exceptions import ApplicationError
@@ -23,7 +23,6 @@ from .models import AMOUNT_TYPES, CASH_ONLY_TYPES, SHARE_TYPES, Portfolio, Trans
 logger = logging.getLogger("personal_finance.portfolios")
 
 TYPES = {t.value for t in TransactionType}
-SYMBOL_PATTERN = SYMBOL_VALIDATOR.regex
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,14 +205,14 @@ def transaction_build(
         errors.setdefault("price", []).append("must not be negative")
     if type_ in AMOUNT_TYPES and not errors.get("amount") and (amount is None or amount <= 0):
         errors.setdefault("amount", []).append(f"required and greater than zero for {type_}")
-    if symbol and not SYMBOL_PATTERN.match(symbol):
+    if symbol and not SYMBOL_RE.match(symbol):
         errors.setdefault("symbol", []).append(f"not a symbol: {symbol!r} (letters, digits and . - = ^ /, at most 32)")
     if currency and (len(currency) != 3 or not currency.isalpha()):
         errors.setdefault("currency", []).append(f"not a three-letter currency code: {currency!r}")
     if len(str(data.external_id or "")) > 100:
         errors.setdefault("external_id", []).append("at most 100 characters")
     tax_lots = _tax_lots(data.lots, type_, quantity, errors)  # tax (issue 7)
-    if errors:
+    if errors or trade_date is None:  # no date is an error already
         return None, symbol, errors
 
     if not currency:
@@ -221,7 +220,8 @@ def transaction_build(
     elif symbol:
         assets.currency_of(symbol, currency)
     if type_ in (TransactionType.BUY, TransactionType.SELL) and amount is None:
-        amount = trade_amount(type_, quantity, price, fees)
+        # A trade without errors has a quantity and a price.
+        amount = trade_amount(type_, quantity or Decimal(0), price or Decimal(0), fees)
         if amount < 0:
             errors.setdefault("fees", []).append("fees exceed the sale's gross proceeds")
             return None, symbol, errors
@@ -268,7 +268,7 @@ def _check_digits(tx: Transaction, errors: dict, *, amount_computed: bool) -> No
         value = getattr(tx, name)
         if value is None:
             continue
-        field = Transaction._meta.get_field(name)
+        field = cast(models.DecimalField, Transaction._meta.get_field(name))
         integer_digits = field.max_digits - field.decimal_places
         too_large = (
             value.adjusted() >= integer_digits
@@ -374,7 +374,7 @@ def ledger_check(*, portfolio: Portfolio, new: list[tuple[Transaction, object]],
     replay(r[3] for r in rows)
 
 
-def _raise_oversell(exc: OversellError, symbol: str) -> None:
+def _raise_oversell(exc: OversellError, symbol: str) -> NoReturn:
     message = f"{symbol}: {exc}"
     raise ApplicationError(message, errors={"quantity": [message]}) from None
 
@@ -390,7 +390,7 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
     lock_portfolio(portfolio)
     assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
     tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
-    if errors:
+    if errors or tx is None:
         raise ApplicationError("Invalid input.", errors=errors)
     if symbol:
         tx.asset = assets.asset_for(symbol)
@@ -418,7 +418,7 @@ def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) 
     lock_portfolio(portfolio)
     assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
     tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
-    if errors:
+    if errors or tx is None:
         raise ApplicationError("Invalid input.", errors=errors)
     if symbol:
         tx.asset = assets.asset_for(symbol)
@@ -446,7 +446,7 @@ def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) 
 
 def _check_asset_without(portfolio: Portfolio, removed: Transaction) -> None:
     stored = (
-        Transaction.objects.filter(portfolio=portfolio, asset_id=removed.asset_id)
+        Transaction.objects.filter(portfolio=portfolio, asset_id=cast(int, removed.asset_id))  # a share transaction
         .exclude(pk=removed.pk)
         .order_by("trade_date", "id")
     )

@@ -35,6 +35,6 @@ def portfolio_live_value(
     day_change = ZERO
     for pos in priced:
         prev = previous[pos.asset.pk].last_close
-        if prev is not None:
+        if prev is not None and pos.price is not None and pos.fx_rate is not None:  # priced: both set
             day_change += pos.quantity * (pos.price - prev) * pos.fx_rate
     return LiveValue(portfolio.pk, valuation.total_value, day_change, valuation.complete, ts)

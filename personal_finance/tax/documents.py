@@ -38,8 +38,8 @@ def tax_report_document(
     for row, src in zip(doc["realized"], report.realized, strict=True):
         row["portfolio"] = int(src.account)
         row["symbol"] = src.symbol
-    for row, src in zip(doc["lots"], report.lots, strict=True):
-        row["portfolio"] = int(src.account)
+    for row, lot in zip(doc["lots"], report.lots, strict=True):
+        row["portfolio"] = int(lot.account)
     return {
         "portfolio": portfolio.pk if portfolio is not None else None,
         "year": year,
@@ -117,8 +117,8 @@ def harvest_document(*, user, portfolio: Portfolio | None = None, today: dt.date
     totals = {"short": ZERO, "long": ZERO}
     savings = {"short": ZERO, "long": ZERO}
     for lot, mark in zip(report.lots, marks, strict=True):
-        value = mark.market_value
-        if value is None:
+        value, price = mark.market_value, mark.price
+        if value is None or price is None:
             unpriced.add(lot.symbol)
             continue
         loss = lot.adjusted_basis - value
@@ -135,7 +135,7 @@ def harvest_document(*, user, portfolio: Portfolio | None = None, today: dt.date
             {
                 **lot_dict(lot),
                 "portfolio": int(lot.account),
-                "last_price": format(mark.price.normalize(), "f"),
+                "last_price": format(price.normalize(), "f"),
                 "last_price_date": mark.price_date.isoformat() if mark.price_date else None,
                 "market_value": money(value),
                 "unrealized_loss": money(loss),

@@ -32,14 +32,17 @@ def sale_lots_check(*, portfolio: Portfolio, sale: Transaction, exclude_id=None)
     sale inserted (after the stored rows of its day); raise a 400 naming `lots` when a named lot
     is unknown, not held at the sale date or holds fewer shares, or when a later sale's lots no
     longer fit."""
-    rows = asset_ledger_rows(portfolio=portfolio, asset_id=sale.asset_id, exclude_id=exclude_id)
+    asset = sale.asset
+    if asset is None:  # not a share transaction: no lots to check
+        return
+    rows = asset_ledger_rows(portfolio=portfolio, asset_id=asset.pk, exclude_id=exclude_id)
     new = (
         sale.pk or "new",
         portfolio.pk,
         sale.type,
         sale.trade_date,
         sale.asset_id,
-        sale.asset.symbol,
+        asset.symbol,
         sale.quantity,
         sale.price,
         sale.fees,

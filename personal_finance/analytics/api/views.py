@@ -140,7 +140,7 @@ class PerformanceReportViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return PerformanceReport.objects.none()
-        return PerformanceReport.objects.filter(portfolio=self.get_portfolio(), owner=self.request.user).defer(
+        return PerformanceReport.objects.filter(portfolio=self.get_portfolio(), owner=self.request.user.pk).defer(
             "content"
         )
 
@@ -163,12 +163,12 @@ class PerformanceReportViewSet(
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, portfolio_pk=None, pk=None):
-        report = PerformanceReport.objects.filter(pk=self.get_object().pk).first()
+        report = PerformanceReport.objects.get(pk=self.get_object().pk)
         if report.status != PerformanceReport.Status.DONE:
             return Response(
                 {"detail": f"The report is {report.status}.", "errors": {}}, status=status.HTTP_409_CONFLICT
             )
-        response = HttpResponse(bytes(report.content), content_type=CONTENT_TYPES[report.format])
+        response = HttpResponse(bytes(report.content or b""), content_type=CONTENT_TYPES[report.format])
         response["Content-Disposition"] = (
             f'attachment; filename="performance-{report.portfolio_id}-{report.pk}.{report.format}"'
         )

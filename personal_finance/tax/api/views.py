@@ -100,7 +100,7 @@ class TaxHarvestViewSet(viewsets.ViewSet):
         return Response(documents.harvest_document(user=request.user, portfolio=portfolio, today=values.get("as_of")))
 
 
-class TaxRateService(OwnerScopedService):
+class TaxRateService(OwnerScopedService[TaxRate]):
     model = TaxRate
     owner_field = "owner"
 
@@ -122,7 +122,7 @@ class TaxRateViewSet(viewsets.ModelViewSet):
         serializer.instance = services.tax_rate_update(rate=serializer.instance, **serializer.validated_data)
 
 
-class TaxReportService(OwnerScopedService):
+class TaxReportService(OwnerScopedService[TaxReport]):
     model = TaxReport
     owner_field = "owner"
 
@@ -165,7 +165,7 @@ class StoredTaxReportViewSet(
             return Response(
                 {"detail": f"The report is {report.status}.", "errors": {}}, status=status.HTTP_409_CONFLICT
             )
-        response = HttpResponse(bytes(report.content), content_type=CONTENT_TYPES[report.format])
+        response = HttpResponse(bytes(report.content or b""), content_type=CONTENT_TYPES[report.format])
         response["Content-Disposition"] = (
             f'attachment; filename="tax-report-{report.pk}-{report.year}.{report.format}"'
         )
