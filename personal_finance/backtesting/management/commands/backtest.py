@@ -7,21 +7,15 @@ stderr (file, row and column for price files).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-
-from django.core.management.base import BaseCommand, CommandError
 
 from personal_finance.backtesting.engine import FILLS, run_backtest
 from personal_finance.backtesting.errors import BacktestInputError
 from personal_finance.backtesting.selectors import load_prices_for_symbol
 from personal_finance.backtesting.strategies import REGISTRY
+from personal_finance.contrib.commands import ContractCommand, InputError
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
-
-
-def _fail(message: str) -> CommandError:
-    return CommandError(message, returncode=2)
 
 
 def parse_params(items: list[str] | None) -> dict[str, str]:
@@ -30,9 +24,9 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise _fail(f"--param {item!r}: write parameters as NAME=VALUE, e.g. --param fast=10")
+            raise InputError(f"--param {item!r}: write parameters as NAME=VALUE, e.g. --param fast=10")
         if key.strip() in params:
-            raise _fail(f"--param {key.strip()!r} given twice")
+            raise InputError(f"--param {key.strip()!r} given twice")
         params[key.strip()] = value.strip()
     return params
 
@@ -46,7 +40,7 @@ def load_price_files(specs: list[str]):
             symbol, path = Path(spec).stem, spec
         symbol = symbol.strip().upper()
         if symbol in frames:
-            raise _fail(f"--prices: {symbol} given twice (name the files SYMBOL=FILE.csv)")
+            raise InputError(f"--prices: {symbol} given twice (name the files SYMBOL=FILE.csv)")
         frames[symbol] = read_price_csv(path)
     if len(frames) == 1:
         ((symbol, frame),) = frames.items()
@@ -62,7 +56,7 @@ def _num(value, fmt="{:.2f}") -> str:
     return "n/a" if value is None or not math.isfinite(value) else fmt.format(value)
 
 
-class Command(BaseCommand):
+class Command(ContractCommand):
     help = "Backtest a strategy on a price file (or stored prices) and print a summary or JSON."
 
     def add_arguments(self, parser):
@@ -82,7 +76,7 @@ class Command(BaseCommand):
         parser.add_argument("--allow-short", action="store_true", help="let signal strategies go short")
         parser.add_argument("--fixed-fee", type=float, default=0.0, help="cash fee per fill")
         parser.add_argument("--slippage-bps", type=float, default=0.0, help="basis points against every fill")
-        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        super().add_arguments(parser)
 
     def handle(self, *args, **options):
         params = parse_params(options["param"])
@@ -106,20 +100,18 @@ class Command(BaseCommand):
                 symbol=symbol,
             )
         except PriceCSVError as exc:
-            raise _fail(str(exc)) from None
+            self.fail(str(exc))
         except BacktestInputError as exc:
-            raise _fail(exc.message) from None
+            self.fail(exc.message)
 
-        if options["json"]:
-            self.stdout.write(json.dumps(result.to_dict(), allow_nan=False))
-            return
         st = result.stats
         shown = ", ".join(f"{k}={v}" for k, v in result.params.items() if v is not None)
         start, end = result.equity.index[0].date(), result.equity.index[-1].date()
-        self.stdout.write(
+        summary = (
             f"{result.strategy}({shown}) on {', '.join(result.symbols)} {start}..{end}: "
             f"final equity {st['equity_final']:,.2f} ({_pct(st['return_pct'])}), "
             f"buy & hold {_pct(st['buy_hold_return_pct'])}, sharpe {_num(st['sharpe'])}, "
             f"max drawdown {_pct(st['max_drawdown'] * 100 if math.isfinite(st['max_drawdown']) else math.nan)}, "
             f"{st['trades']} closed trades ({st['open_trades']} open), win rate {_num(st['win_rate_pct'], '{:.1f}%')}"
         )
+        self.emit(options, summary, result.to_dict)
