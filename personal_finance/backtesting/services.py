@@ -25,8 +25,16 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from personal_finance.backtesting.data import MarketData, prepare_prices
-from personal_finance.backtesting.engine import make_settings, resolve_strategy, run_backtest, series_pairs
+from personal_finance.backtesting.engine import resolve_strategy, run_backtest, series_pairs
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import (
+    AMOUNT,
+    AMOUNT_DECIMALS,
+    AMOUNT_MAX_DIGITS,
+    NAMES,
+    SETTINGS,
+    Execution,
+)
 from personal_finance.backtesting.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -58,8 +66,7 @@ MAX_SWEEP_COMBINATIONS = 20_000
 DEFAULT_SWEEP_CHUNKS = 8
 #: Request fields of a run or a sweep; an engine error naming anything else names a strategy parameter.
 _TOP_LEVEL_FIELDS = frozenset(
-    {"strategy", "symbols", "start", "end", "cash", "commission", "fill", "allow_short", "fixed_fee"}
-    | {"slippage_bps", "prices", "metric", "grid", "chunk_size", "params"}
+    {"strategy", "symbols", "start", "end", "prices", "metric", "grid", "chunk_size", "params", *NAMES}
 )
 
 
@@ -92,18 +99,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _settings_kwargs(*, cash, commission, fill, allow_short, fixed_fee, slippage_bps) -> dict:
-    return {
-        "cash": cash,
-        "commission": commission,
-        "fill": fill,
-        "allow_short": allow_short,
-        "fixed_fee": fixed_fee,
-        "slippage_bps": slippage_bps,
-    }
-
-
-def _clean_common(*, symbols, start, end, settings: dict) -> list[str]:
+def _clean_common(*, symbols, start, end, settings: Mapping[str, Any]) -> tuple[list[str], Execution]:
+    """The symbols, cleaned, and the execution settings, checked (amounts also against their column)."""
     if isinstance(symbols, str):
         symbols = [symbols]
     cleaned = list(dict.fromkeys(str(s).strip().upper() for s in symbols or [] if str(s).strip()))
@@ -114,17 +111,24 @@ def _clean_common(*, symbols, start, end, settings: dict) -> list[str]:
     if start and end and start > end:
         raise _fail_input("end", f"end ({end}) is before start ({start})")
     try:
-        make_settings(**settings)
+        execution = Execution(**settings)
     except BacktestInputError as exc:
         raise _input_error(exc) from None
-    for name in ("cash", "fixed_fee"):
+    whole_digits = AMOUNT_MAX_DIGITS - AMOUNT_DECIMALS
+    for setting in SETTINGS:
+        if setting.kind != AMOUNT:
+            continue
+        name = setting.name
         try:
-            amount = Decimal(str(settings[name]))
+            amount = Decimal(str(settings.get(name, setting.default)))
         except InvalidOperation:
             raise _fail_input(name, f"{name} must be a number") from None
-        if amount.as_tuple().exponent < -2 or abs(amount) >= Decimal("1e16"):
-            raise _fail_input(name, f"{name} must have at most 2 decimal places and 16 digits, got {amount}")
-    return cleaned
+        if amount.as_tuple().exponent < -AMOUNT_DECIMALS or abs(amount) >= Decimal(10) ** whole_digits:
+            raise _fail_input(
+                name,
+                f"{name} must have at most {AMOUNT_DECIMALS} decimal places and {whole_digits} digits, got {amount}",
+            )
+    return cleaned, execution
 
 
 def _load_data(symbols: list[str], start, end) -> MarketData:
@@ -161,34 +165,22 @@ def backtest_create(
     params: Mapping[str, Any] | None = None,
     start=None,
     end=None,
-    cash: float | Decimal = 10000,
-    commission: float = 0.0,
-    fill: str = "next_open",
-    allow_short: bool = False,
-    fixed_fee: float | Decimal = 0,
-    slippage_bps: float = 0.0,
+    **settings: Any,
 ) -> BacktestRun:
-    """Validate everything the engine would (strategy, parameters, settings, the stored prices of
-    ``symbols`` between ``start`` and ``end``), store a ``queued`` run and queue it on commit.
+    """Validate everything the engine would (strategy, parameters, the execution ``settings`` of
+    :class:`~personal_finance.backtesting.execution.Execution`, the stored prices of ``symbols``
+    between ``start`` and ``end``), store a ``queued`` run and queue it on commit.
 
     Raises :class:`ApplicationError` (400) naming the field. In embedded mode (eager Celery) the run
     has executed when this returns (refresh it to see).
     """
-    settings = _settings_kwargs(
-        cash=cash,
-        commission=commission,
-        fill=fill,
-        allow_short=allow_short,
-        fixed_fee=fixed_fee,
-        slippage_bps=slippage_bps,
-    )
-    symbols = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
+    symbols, execution = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
     if params is not None and not isinstance(params, Mapping):
         raise _fail_input("params", "params must be an object of parameter name to value")
     try:
         strat = resolve_strategy(strategy, dict(params or {}))
         data = _load_data(symbols, start, end)
-        _check_strategy_on(strat, data, float(cash))
+        _check_strategy_on(strat, data, execution.cash)
     except BacktestInputError as exc:
         raise _input_error(exc) from None
 
@@ -199,12 +191,7 @@ def backtest_create(
         symbols=symbols,
         start=start,
         end=end,
-        cash=Decimal(str(cash)),
-        commission=float(commission),
-        fill=fill,
-        allow_short=bool(allow_short),
-        fixed_fee=Decimal(str(fixed_fee)),
-        slippage_bps=float(slippage_bps),
+        **BacktestRun.execution_columns(settings),
         n_bars=data.n_bars,
         task_id=_task_id(),
     )
@@ -292,7 +279,7 @@ def backtest_execute(*, run_id: int, queue: str = "", worker: str = "") -> Backt
         prices, symbol = load_prices(run.symbols, start=run.start, end=run.end)
         if not _set_progress(run_id, 30):  # cancelled between stages: stop here
             return BacktestRun.objects.get(pk=run_id)
-        result = run_backtest(prices, run.strategy, run.params, symbol=symbol, **run.engine_settings())
+        result = run_backtest(prices, run.strategy, run.params, symbol=symbol, **run.execution.as_dict())
     except TRANSIENT_ERRORS:
         raise
     except BacktestInputError as exc:
@@ -373,25 +360,13 @@ def sweep_create(
     chunk_size: int | None = None,
     start=None,
     end=None,
-    cash: float | Decimal = 10000,
-    commission: float = 0.0,
-    fill: str = "next_open",
-    allow_short: bool = False,
-    fixed_fee: float | Decimal = 0,
-    slippage_bps: float = 0.0,
+    **settings: Any,
 ) -> Sweep:
-    """Validate the grid (unknown parameters, no valid combination), the metric, the settings and
-    every valid combination against the stored prices, store a ``queued`` sweep and launch it on
-    commit. Invalid combinations (``fast >= slow``) are skipped and listed, as ``run_sweep`` does."""
-    settings = _settings_kwargs(
-        cash=cash,
-        commission=commission,
-        fill=fill,
-        allow_short=allow_short,
-        fixed_fee=fixed_fee,
-        slippage_bps=slippage_bps,
-    )
-    symbols = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
+    """Validate the grid (unknown parameters, no valid combination), the metric, the execution
+    ``settings`` (as :func:`backtest_create`) and every valid combination against the stored prices,
+    store a ``queued`` sweep and launch it on commit. Invalid combinations (``fast >= slow``) are
+    skipped and listed, as ``run_sweep`` does."""
+    symbols, execution = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
     if not isinstance(grid, Mapping):
         raise _fail_input("grid", "grid must be an object of parameter name to a list of values")
     if metric not in known_metrics():
@@ -411,7 +386,7 @@ def sweep_create(
     try:
         data = _load_data(symbols, start, end)
         for combo in valid:
-            _check_strategy_on(cls(**combo), data, float(cash))
+            _check_strategy_on(cls(**combo), data, execution.cash)
     except BacktestInputError as exc:
         raise _input_error(exc, params_key="grid") from None
 
@@ -432,12 +407,7 @@ def sweep_create(
         symbols=symbols,
         start=start,
         end=end,
-        cash=Decimal(str(cash)),
-        commission=float(commission),
-        fill=fill,
-        allow_short=bool(allow_short),
-        fixed_fee=Decimal(str(fixed_fee)),
-        slippage_bps=float(slippage_bps),
+        **Sweep.execution_columns(settings),
         task_id=_task_id(),
     )
     _clean(sweep)
@@ -492,7 +462,7 @@ def sweep_chunk_execute(*, sweep_id: int, index: int, queue: str = "", worker: s
     began = time.perf_counter()
     try:
         data = _load_data(sweep.symbols, sweep.start, sweep.end)
-        frame = evaluate_chunk(data, sweep.strategy, combos, metric=sweep.metric, **sweep.engine_settings())
+        frame = evaluate_chunk(data, sweep.strategy, combos, metric=sweep.metric, **sweep.execution.as_dict())
     except TRANSIENT_ERRORS:
         raise
     except BacktestInputError as exc:

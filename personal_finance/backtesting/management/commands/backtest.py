@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from personal_finance.backtesting.engine import FILLS, run_backtest
+from personal_finance.backtesting.engine import run_backtest
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import CHOICE, FLAG, SETTINGS
 from personal_finance.backtesting.selectors import load_prices_for_symbol
 from personal_finance.backtesting.strategies import REGISTRY
 from personal_finance.contrib.commands import ContractCommand, InputError
@@ -48,6 +49,22 @@ def load_price_files(specs: list[str]):
     return frames, None
 
 
+def add_execution_options(parser) -> None:
+    """``--cash``, ``--commission``, ``--fill``, ``--allow-short``... one option per execution setting."""
+    for setting in SETTINGS:
+        text = setting.help.replace("%", "%%")  # argparse %-formats help texts
+        if setting.kind == FLAG:
+            parser.add_argument(setting.option, dest=setting.name, action="store_true", help=text)
+        elif setting.kind == CHOICE:
+            text = f"{text} (default {setting.default})"
+            parser.add_argument(
+                setting.option, dest=setting.name, choices=setting.choices, default=setting.default, help=text
+            )
+        else:
+            text = f"{text} (default {setting.default:g})"
+            parser.add_argument(setting.option, dest=setting.name, type=float, default=setting.default, help=text)
+
+
 def _pct(value) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:+.2f}%"
 
@@ -70,12 +87,7 @@ class Command(ContractCommand):
         source.add_argument("--symbol", action="append", metavar="SYMBOL", help="use stored prices of SYMBOL")
         parser.add_argument("--strategy", required=True, help=f"one of: {', '.join(sorted(REGISTRY))}")
         parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
-        parser.add_argument("--cash", type=float, default=10000.0, help="starting cash (default 10000)")
-        parser.add_argument("--commission", type=float, default=0.0, help="fraction of traded value, e.g. 0.002")
-        parser.add_argument("--fill", choices=FILLS, default="next_open", help="fill at the next open or this close")
-        parser.add_argument("--allow-short", action="store_true", help="let signal strategies go short")
-        parser.add_argument("--fixed-fee", type=float, default=0.0, help="cash fee per fill")
-        parser.add_argument("--slippage-bps", type=float, default=0.0, help="basis points against every fill")
+        add_execution_options(parser)
         super().add_arguments(parser)
 
     def handle(self, *args, **options):
@@ -87,18 +99,8 @@ class Command(ContractCommand):
                 symbols = [s.strip().upper() for s in options["symbol"]]
                 frames = {s: load_prices_for_symbol(s) for s in symbols}
                 prices, symbol = (frames[symbols[0]], symbols[0]) if len(symbols) == 1 else (frames, None)
-            result = run_backtest(
-                prices,
-                options["strategy"],
-                params,
-                cash=options["cash"],
-                commission=options["commission"],
-                fill=options["fill"],
-                allow_short=options["allow_short"],
-                fixed_fee=options["fixed_fee"],
-                slippage_bps=options["slippage_bps"],
-                symbol=symbol,
-            )
+            execution = {setting.name: options[setting.name] for setting in SETTINGS}
+            result = run_backtest(prices, options["strategy"], params, symbol=symbol, **execution)
         except PriceCSVError as exc:
             self.fail(str(exc))
         except BacktestInputError as exc:
