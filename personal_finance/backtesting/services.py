@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from celery import chord, group
+from celery import chord, current_app, group, signature
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -57,6 +57,12 @@ from personal_finance.backtesting.sweep import (
 from personal_finance.contrib.exceptions import ApplicationError
 
 logger = logging.getLogger("personal_finance.backtesting")
+
+#: Registered names of the Celery tasks of ``tasks.py``. Services enqueue by name (``tasks.py``
+#: imports this module, not the reverse); the routes in ``CELERY_TASK_ROUTES`` match these names.
+RUN_BACKTEST_TASK = "personal_finance.backtesting.tasks.run_backtest_task"
+SWEEP_CHUNK_TASK = "personal_finance.backtesting.tasks.sweep_chunk_task"
+SWEEP_GATHER_TASK = "personal_finance.backtesting.tasks.sweep_gather_task"
 
 #: Errors worth a retry (the database went away for a moment); everything else is final.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
@@ -204,14 +210,13 @@ def backtest_create(
 
 
 def _enqueue_run(run_id: int, task_id: str) -> None:
-    from personal_finance.backtesting.tasks import run_backtest_task
-
+    task = signature(RUN_BACKTEST_TASK, args=[run_id])
     try:
-        run_backtest_task.apply_async(args=[run_id], task_id=task_id)
+        task.apply_async(task_id=task_id)
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:  # the broker is down: say so on the run instead of a 500
-        if run_backtest_task.app.conf.task_always_eager:
+        if task.app.conf.task_always_eager:
             raise
         logger.exception("could not queue backtest %s", run_id)
         _finish(
@@ -306,12 +311,10 @@ def backtest_execute(*, run_id: int, queue: str = "", worker: str = "") -> Backt
 
 
 def _revoke(task_ids: list[str]) -> None:
-    from config.celery_app import app
-
-    if app.conf.task_always_eager or not task_ids:
+    if current_app.conf.task_always_eager or not task_ids:
         return
     try:
-        app.control.revoke(task_ids)
+        current_app.control.revoke(task_ids)
     except Exception:  # revocation is best effort: the status check stops the work anyway
         logger.warning("could not revoke %s", task_ids, exc_info=True)
 
@@ -430,17 +433,18 @@ def _launch_sweep(sweep_id: int) -> None:
     """``chord(group(chunk tasks), gather task)``: the chunks run on the ``default`` queue across the
     workers; the gather runs once they are all done. Eagerly (embedded mode) the same chord runs
     in-process, chunk after chunk."""
-    from personal_finance.backtesting.tasks import sweep_chunk_task, sweep_gather_task
-
     sweep = Sweep.objects.only("id", "task_id", "chunks_total").get(pk=sweep_id)
-    header = group(sweep_chunk_task.si(sweep_id, i).set(task_id=tid) for i, tid in enumerate(_chunk_task_ids(sweep)))
-    body = sweep_gather_task.si(sweep_id).set(task_id=_gather_task_id(sweep))
+    header = group(
+        signature(SWEEP_CHUNK_TASK, args=[sweep_id, i], immutable=True).set(task_id=tid)
+        for i, tid in enumerate(_chunk_task_ids(sweep))
+    )
+    body = signature(SWEEP_GATHER_TASK, args=[sweep_id], immutable=True).set(task_id=_gather_task_id(sweep))
     try:
         chord(header, body).apply_async()
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
-        if sweep_chunk_task.app.conf.task_always_eager:
+        if body.app.conf.task_always_eager:
             raise
         logger.exception("could not queue sweep %s", sweep_id)
         _finish(

@@ -3,11 +3,14 @@ columns, the admin, the REST serializers and the command's options follow that d
 
 from __future__ import annotations
 
+import ast
 import inspect
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from personal_finance.backtesting import services
 from personal_finance.backtesting.admin import BacktestRunAdmin, SweepAdmin
 from personal_finance.backtesting.api.serializers import (
     BacktestCreateSerializer,
@@ -19,6 +22,7 @@ from personal_finance.backtesting.execution import NAMES, SETTINGS, Execution
 from personal_finance.backtesting.management.commands.backtest import Command
 from personal_finance.backtesting.models import BacktestRun, Sweep
 from personal_finance.backtesting.sweep import evaluate_chunk
+from personal_finance.backtesting.tasks import run_backtest_task, sweep_chunk_task, sweep_gather_task
 from personal_finance.backtesting.tests.conftest import make_ohlc
 
 DEFAULTS = {
@@ -29,6 +33,7 @@ DEFAULTS = {
     "fixed_fee": 0.0,
     "slippage_bps": 0.0,
 }
+PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def test_defaults():
@@ -109,3 +114,31 @@ def test_admin_serializers_and_command_list_every_setting():
     assert {name: options[name].default for name in NAMES} == DEFAULTS
     assert [s.option for s in SETTINGS] == [options[name].option_strings[0] for name in NAMES]
     assert "--slippage-bps" in parser.format_help()  # help texts survive argparse's %-formatting
+
+
+def test_task_names_are_unchanged_and_in_one_place():
+    assert (
+        run_backtest_task.name == services.RUN_BACKTEST_TASK == "personal_finance.backtesting.tasks.run_backtest_task"
+    )
+    assert sweep_chunk_task.name == services.SWEEP_CHUNK_TASK == "personal_finance.backtesting.tasks.sweep_chunk_task"
+    assert (
+        sweep_gather_task.name == services.SWEEP_GATHER_TASK == "personal_finance.backtesting.tasks.sweep_gather_task"
+    )
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_upward_or_circular_import():
+    """Services enqueue tasks by name (tasks import services, never the reverse), and no module of
+    the app imports the project's wiring (``config``)."""
+    assert not {m for m in _imports(PACKAGE / "services.py") if m.endswith(".tasks") or m == "tasks"}
+    for path in PACKAGE.rglob("*.py"):
+        assert not {m for m in _imports(path) if m == "config" or m.startswith("config.")}, path
