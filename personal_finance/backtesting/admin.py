@@ -5,6 +5,7 @@ from django.db.models import Count
 
 from personal_finance.portfolios.admin import OwnerScopedAdmin
 
+from .execution import NAMES as EXECUTION_FIELDS
 from .models import BacktestRun, BacktestTrade, Sweep, SweepChunk
 
 RUN_RESULT_FIELDS = (
@@ -14,12 +15,7 @@ RUN_RESULT_FIELDS = (
     "symbols",
     "start",
     "end",
-    "cash",
-    "commission",
-    "fill",
-    "allow_short",
-    "fixed_fee",
-    "slippage_bps",
+    *EXECUTION_FIELDS,
     "status",
     "progress",
     "error",
@@ -92,12 +88,7 @@ SWEEP_FIELDS = (
     "symbols",
     "start",
     "end",
-    "cash",
-    "commission",
-    "fill",
-    "allow_short",
-    "fixed_fee",
-    "slippage_bps",
+    *EXECUTION_FIELDS,
     "status",
     "progress",
     "error",

@@ -22,14 +22,14 @@ from personal_finance.analytics.metrics import compute_metrics, json_safe
 from personal_finance.backtesting.broker import Settings, Simulation, exposure_bars, simulate_plan, simulate_signals
 from personal_finance.backtesting.data import MarketData, prepare_prices
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import FILLS, Execution
 from personal_finance.backtesting.strategies import Decision, Plan, Strategy, get_strategy
 
-FILLS = ("next_open", "close")
 #: Daily-return extras of compute_metrics left out of backtest stats: the trade-based
 #: ``win_rate_pct`` and ``profit_factor`` (DESIGN 13) would be confused with them.
 _DROPPED_METRICS = ("win_rate", "profit_factor")
 
-__all__ = ["FILLS", "BacktestInputError", "BacktestResult", "make_settings", "resolve_strategy", "run_backtest"]
+__all__ = ["FILLS", "BacktestInputError", "BacktestResult", "Execution", "resolve_strategy", "run_backtest"]
 
 
 @dataclass
@@ -42,11 +42,12 @@ class BacktestResult:
     ``size`` (negative when short), ``pnl``, ``return_pct``, ``commission``, ``is_open``, ``entry_bar``,
     ``exit_bar``, and ``symbol`` with several assets). ``equity``: account value at each bar's close.
     ``buy_hold``: the same cash bought and held (equal weights over several assets), for comparison.
+    ``settings``: the :class:`Execution` settings the run used.
     """
 
     strategy: str
     params: dict[str, Any]
-    settings: Settings
+    settings: Execution
     stats: dict[str, Any]
     trades: pd.DataFrame
     equity: pd.Series
@@ -63,14 +64,7 @@ class BacktestResult:
         return {
             "strategy": self.strategy,
             "params": self.params,
-            "settings": {
-                "cash": self.settings.cash,
-                "commission": self.settings.commission,
-                "fixed_fee": self.settings.fixed_fee,
-                "slippage_bps": self.settings.slippage * 10_000.0,
-                "fill": "close" if self.settings.fill_close else "next_open",
-                "allow_short": self.settings.allow_short,
-            },
+            "settings": self.settings.as_dict(),
             "stats": json_safe(self.stats),
             "trades": trades_records(self.trades),
             "equity": series_pairs(self.equity),
@@ -107,49 +101,6 @@ def trades_records(trades: pd.DataFrame) -> list[dict]:
             rec[key] = value
         out.append(rec)
     return out
-
-
-def make_settings(
-    *, cash=10_000, commission=0.0, fill="next_open", allow_short=False, fixed_fee=0.0, slippage_bps=0.0
-) -> Settings:
-    """Check the execution settings and return them (raises :class:`BacktestInputError`)."""
-
-    def number(name, value):
-        if isinstance(value, bool):
-            raise BacktestInputError(f"{name} must be a number, got {value!r}", field=name)
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise BacktestInputError(f"{name} must be a number, got {value!r}", field=name) from None
-        if not math.isfinite(out):
-            raise BacktestInputError(f"{name} must be a finite number, got {value!r}", field=name)
-        return out
-
-    cash = number("cash", cash)
-    commission = number("commission", commission)
-    fixed_fee = number("fixed_fee", fixed_fee)
-    slippage_bps = number("slippage_bps", slippage_bps)
-    if cash <= 0:
-        raise BacktestInputError(f"cash must be positive, got {cash:g}", field="cash")
-    if not 0 <= commission < 1:
-        raise BacktestInputError(
-            f"commission is a fraction of traded value (0.002 = 0.2%) in [0, 1), got {commission:g}",
-            field="commission",
-        )
-    if fixed_fee < 0:
-        raise BacktestInputError(f"fixed_fee must be >= 0, got {fixed_fee:g}", field="fixed_fee")
-    if not 0 <= slippage_bps < 10_000:
-        raise BacktestInputError(f"slippage_bps must be in [0, 10000), got {slippage_bps:g}", field="slippage_bps")
-    if fill not in FILLS:
-        raise BacktestInputError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}", field="fill")
-    return Settings(
-        cash=cash,
-        commission=commission,
-        fixed_fee=fixed_fee,
-        slippage=slippage_bps / 10_000.0,
-        fill_close=fill == "close",
-        allow_short=bool(allow_short),
-    )
 
 
 def resolve_strategy(strategy, params: dict | None) -> Strategy:
@@ -307,7 +258,7 @@ def run_backtest(
     ``allow_short``: let signal strategies go short (negative ``size``). ``symbol`` names a single
     DataFrame's asset. Raises :class:`BacktestInputError` (a ValueError) on bad input.
     """
-    settings = make_settings(
+    execution = Execution(
         cash=cash,
         commission=commission,
         fill=fill,
@@ -315,6 +266,7 @@ def run_backtest(
         fixed_fee=fixed_fee,
         slippage_bps=slippage_bps,
     )
+    settings = execution.broker_settings()
     strat = resolve_strategy(strategy, params)
     data = prepare_prices(prices, symbol)
     strat.check_data(data)
@@ -323,7 +275,7 @@ def run_backtest(
     return BacktestResult(
         strategy=strat.name,
         params=dict(strat.p),
-        settings=settings,
+        settings=execution,
         stats=compute_stats(sim.equity, sim.trades, data.index, settings.cash, bh),
         trades=trades_frame(sim.trades, data),
         equity=pd.Series(sim.equity, index=data.index, name="equity"),

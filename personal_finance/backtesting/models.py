@@ -9,11 +9,26 @@ as JSON, the ranking metric as a column) and one ``SweepChunk`` row per unit of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from personal_finance.backtesting.execution import (
+    AMOUNT,
+    AMOUNT_DECIMALS,
+    AMOUNT_MAX_DIGITS,
+    CHOICE,
+    FILLS,
+    FLAG,
+    SETTINGS,
+    Execution,
+    Setting,
+)
 from personal_finance.contrib.models import TimeStampedModel
 
 
@@ -29,29 +44,56 @@ ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINAL_STATUSES = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
-class Fill(models.TextChoices):
-    NEXT_OPEN = "next_open", "next open"
-    CLOSE = "close", "close"
+#: Width of a ``choice`` setting's column.
+_CHOICE_MAX_LENGTH = 10
 
 
 def _status_check(prefix: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(status__in=RunStatus.values), name=f"{prefix}_status_valid")
 
 
+def _column_value(setting: Setting, value: Any) -> Any:
+    """A setting's value as its column stores it; amounts exactly (``Decimal(str(value))``)."""
+    if setting.kind == AMOUNT:
+        return Decimal(str(value))
+    if setting.kind == FLAG:
+        return bool(value)
+    return value if setting.kind == CHOICE else float(value)
+
+
+def _column(setting: Setting) -> models.Field:
+    """The database column of an execution setting (its kind decides the type)."""
+    extra: dict[str, Any] = {"default": _column_value(setting, setting.default)}
+    if setting.column_help:
+        extra["help_text"] = setting.column_help
+    if setting.kind == AMOUNT:
+        return models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMALS, **extra)
+    if setting.kind == CHOICE:
+        choices = [(value, value.replace("_", " ")) for value in setting.choices]
+        return models.CharField(max_length=_CHOICE_MAX_LENGTH, choices=choices, **extra)
+    if setting.kind == FLAG:
+        return models.BooleanField(**extra)
+    return models.FloatField(**extra)
+
+
+def _with_execution_columns(model: type[models.Model]) -> type[models.Model]:
+    """Add one column per execution setting (:data:`~personal_finance.backtesting.execution.SETTINGS`)
+    to an abstract model, before the concrete models inherit its fields."""
+    for setting in SETTINGS:
+        model.add_to_class(setting.name, _column(setting))
+    return model
+
+
+@_with_execution_columns
 class BacktestSettings(TimeStampedModel):
-    """What a run and a sweep share: who, on which prices, with which execution settings."""
+    """What a run and a sweep share: who, on which prices, with which execution settings (one
+    column per :class:`~personal_finance.backtesting.execution.Execution` setting)."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     strategy = models.CharField(max_length=40)
     symbols = models.JSONField(default=list, help_text="symbols whose stored daily bars are the prices")
     start = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True)
-    cash = models.DecimalField(max_digits=18, decimal_places=2, default=10000)
-    commission = models.FloatField(default=0.0, help_text="fraction of traded value (0.002 = 0.2%)")
-    fill = models.CharField(max_length=10, choices=Fill.choices, default=Fill.NEXT_OPEN)
-    allow_short = models.BooleanField(default=False)
-    fixed_fee = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    slippage_bps = models.FloatField(default=0.0)
 
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MinValueValidator(0), MaxValueValidator(100)])
@@ -67,16 +109,17 @@ class BacktestSettings(TimeStampedModel):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def engine_settings(self) -> dict:
-        """Keyword arguments of ``run_backtest`` / ``evaluate_chunk`` (floats, DESIGN 6)."""
-        return {
-            "cash": float(self.cash),
-            "commission": float(self.commission),
-            "fill": self.fill,
-            "allow_short": bool(self.allow_short),
-            "fixed_fee": float(self.fixed_fee),
-            "slippage_bps": float(self.slippage_bps),
-        }
+    @property
+    def execution(self) -> Execution:
+        """The stored settings, checked, as the engine takes them (floats, DESIGN 6); raises
+        ``BacktestInputError`` for a stored value the engine refuses."""
+        return Execution(**{s.name: getattr(self, s.name) for s in SETTINGS})
+
+    @staticmethod
+    def execution_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+        """Column values of execution settings given as the API or ``run_backtest`` takes them
+        (missing ones get their default): ``BacktestRun(..., **BacktestRun.execution_columns(v))``."""
+        return {s.name: _column_value(s, values.get(s.name, s.default)) for s in SETTINGS}
 
 
 class BacktestRun(BacktestSettings):
@@ -96,7 +139,7 @@ class BacktestRun(BacktestSettings):
         constraints = [
             _status_check("backtestrun"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="backtestrun_progress_max_100"),
-            models.CheckConstraint(condition=Q(fill__in=Fill.values), name="backtestrun_fill_valid"),
+            models.CheckConstraint(condition=Q(fill__in=list(FILLS)), name="backtestrun_fill_valid"),
             models.CheckConstraint(condition=Q(cash__gt=0), name="backtestrun_cash_positive"),
         ]
 
@@ -142,7 +185,7 @@ class Sweep(BacktestSettings):
         constraints = [
             _status_check("sweep"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="sweep_progress_max_100"),
-            models.CheckConstraint(condition=Q(fill__in=Fill.values), name="sweep_fill_valid"),
+            models.CheckConstraint(condition=Q(fill__in=list(FILLS)), name="sweep_fill_valid"),
             models.CheckConstraint(condition=Q(cash__gt=0), name="sweep_cash_positive"),
             models.CheckConstraint(condition=Q(chunk_size__gte=1), name="sweep_chunk_size_positive"),
         ]

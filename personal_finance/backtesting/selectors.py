@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from personal_finance.assets.selectors import asset_by_symbol, price_bars
 from personal_finance.backtesting.errors import BacktestInputError
 from personal_finance.backtesting.models import BacktestRun, Sweep
 from personal_finance.contrib.services import OwnerScopedService
@@ -25,8 +26,6 @@ def load_prices_for_symbol(symbol: str, *, start=None, end=None, adjusted: bool 
     traded. Bars without an open/high/low stay NaN, which the engine refuses with the date.
     Raises :class:`PricesUnavailableError` when the asset or its prices are not stored.
     """
-    from personal_finance.assets.selectors import asset_by_symbol, price_bars
-
     asset = asset_by_symbol(symbol)
     if asset is None:
         raise PricesUnavailableError(

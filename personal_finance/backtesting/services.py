@@ -19,14 +19,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from celery import chord, group
+from celery import chord, current_app, group, signature
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from personal_finance.backtesting.data import MarketData, prepare_prices
-from personal_finance.backtesting.engine import make_settings, resolve_strategy, run_backtest, series_pairs
+from personal_finance.backtesting.engine import resolve_strategy, run_backtest, series_pairs
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import (
+    AMOUNT,
+    AMOUNT_DECIMALS,
+    AMOUNT_MAX_DIGITS,
+    NAMES,
+    SETTINGS,
+    Execution,
+)
 from personal_finance.backtesting.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -50,6 +58,12 @@ from personal_finance.contrib.exceptions import ApplicationError
 
 logger = logging.getLogger("personal_finance.backtesting")
 
+#: Registered names of the Celery tasks of ``tasks.py``. Services enqueue by name (``tasks.py``
+#: imports this module, not the reverse); the routes in ``CELERY_TASK_ROUTES`` match these names.
+RUN_BACKTEST_TASK = "personal_finance.backtesting.tasks.run_backtest_task"
+SWEEP_CHUNK_TASK = "personal_finance.backtesting.tasks.sweep_chunk_task"
+SWEEP_GATHER_TASK = "personal_finance.backtesting.tasks.sweep_gather_task"
+
 #: Errors worth a retry (the database went away for a moment); everything else is final.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_SYMBOLS = 50
@@ -58,8 +72,7 @@ MAX_SWEEP_COMBINATIONS = 20_000
 DEFAULT_SWEEP_CHUNKS = 8
 #: Request fields of a run or a sweep; an engine error naming anything else names a strategy parameter.
 _TOP_LEVEL_FIELDS = frozenset(
-    {"strategy", "symbols", "start", "end", "cash", "commission", "fill", "allow_short", "fixed_fee"}
-    | {"slippage_bps", "prices", "metric", "grid", "chunk_size", "params"}
+    {"strategy", "symbols", "start", "end", "prices", "metric", "grid", "chunk_size", "params", *NAMES}
 )
 
 
@@ -92,18 +105,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _settings_kwargs(*, cash, commission, fill, allow_short, fixed_fee, slippage_bps) -> dict:
-    return {
-        "cash": cash,
-        "commission": commission,
-        "fill": fill,
-        "allow_short": allow_short,
-        "fixed_fee": fixed_fee,
-        "slippage_bps": slippage_bps,
-    }
-
-
-def _clean_common(*, symbols, start, end, settings: dict) -> list[str]:
+def _clean_common(*, symbols, start, end, settings: Mapping[str, Any]) -> tuple[list[str], Execution]:
+    """The symbols, cleaned, and the execution settings, checked (amounts also against their column)."""
     if isinstance(symbols, str):
         symbols = [symbols]
     cleaned = list(dict.fromkeys(str(s).strip().upper() for s in symbols or [] if str(s).strip()))
@@ -114,17 +117,24 @@ def _clean_common(*, symbols, start, end, settings: dict) -> list[str]:
     if start and end and start > end:
         raise _fail_input("end", f"end ({end}) is before start ({start})")
     try:
-        make_settings(**settings)
+        execution = Execution(**settings)
     except BacktestInputError as exc:
         raise _input_error(exc) from None
-    for name in ("cash", "fixed_fee"):
+    whole_digits = AMOUNT_MAX_DIGITS - AMOUNT_DECIMALS
+    for setting in SETTINGS:
+        if setting.kind != AMOUNT:
+            continue
+        name = setting.name
         try:
-            amount = Decimal(str(settings[name]))
+            amount = Decimal(str(settings.get(name, setting.default)))
         except InvalidOperation:
             raise _fail_input(name, f"{name} must be a number") from None
-        if amount.as_tuple().exponent < -2 or abs(amount) >= Decimal("1e16"):
-            raise _fail_input(name, f"{name} must have at most 2 decimal places and 16 digits, got {amount}")
-    return cleaned
+        if amount.as_tuple().exponent < -AMOUNT_DECIMALS or abs(amount) >= Decimal(10) ** whole_digits:
+            raise _fail_input(
+                name,
+                f"{name} must have at most {AMOUNT_DECIMALS} decimal places and {whole_digits} digits, got {amount}",
+            )
+    return cleaned, execution
 
 
 def _load_data(symbols: list[str], start, end) -> MarketData:
@@ -161,34 +171,22 @@ def backtest_create(
     params: Mapping[str, Any] | None = None,
     start=None,
     end=None,
-    cash: float | Decimal = 10000,
-    commission: float = 0.0,
-    fill: str = "next_open",
-    allow_short: bool = False,
-    fixed_fee: float | Decimal = 0,
-    slippage_bps: float = 0.0,
+    **settings: Any,
 ) -> BacktestRun:
-    """Validate everything the engine would (strategy, parameters, settings, the stored prices of
-    ``symbols`` between ``start`` and ``end``), store a ``queued`` run and queue it on commit.
+    """Validate everything the engine would (strategy, parameters, the execution ``settings`` of
+    :class:`~personal_finance.backtesting.execution.Execution`, the stored prices of ``symbols``
+    between ``start`` and ``end``), store a ``queued`` run and queue it on commit.
 
     Raises :class:`ApplicationError` (400) naming the field. In embedded mode (eager Celery) the run
     has executed when this returns (refresh it to see).
     """
-    settings = _settings_kwargs(
-        cash=cash,
-        commission=commission,
-        fill=fill,
-        allow_short=allow_short,
-        fixed_fee=fixed_fee,
-        slippage_bps=slippage_bps,
-    )
-    symbols = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
+    symbols, execution = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
     if params is not None and not isinstance(params, Mapping):
         raise _fail_input("params", "params must be an object of parameter name to value")
     try:
         strat = resolve_strategy(strategy, dict(params or {}))
         data = _load_data(symbols, start, end)
-        _check_strategy_on(strat, data, float(cash))
+        _check_strategy_on(strat, data, execution.cash)
     except BacktestInputError as exc:
         raise _input_error(exc) from None
 
@@ -199,12 +197,7 @@ def backtest_create(
         symbols=symbols,
         start=start,
         end=end,
-        cash=Decimal(str(cash)),
-        commission=float(commission),
-        fill=fill,
-        allow_short=bool(allow_short),
-        fixed_fee=Decimal(str(fixed_fee)),
-        slippage_bps=float(slippage_bps),
+        **BacktestRun.execution_columns(settings),
         n_bars=data.n_bars,
         task_id=_task_id(),
     )
@@ -217,14 +210,13 @@ def backtest_create(
 
 
 def _enqueue_run(run_id: int, task_id: str) -> None:
-    from personal_finance.backtesting.tasks import run_backtest_task
-
+    task = signature(RUN_BACKTEST_TASK, args=[run_id])
     try:
-        run_backtest_task.apply_async(args=[run_id], task_id=task_id)
+        task.apply_async(task_id=task_id)
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:  # the broker is down: say so on the run instead of a 500
-        if run_backtest_task.app.conf.task_always_eager:
+        if task.app.conf.task_always_eager:
             raise
         logger.exception("could not queue backtest %s", run_id)
         _finish(
@@ -292,7 +284,7 @@ def backtest_execute(*, run_id: int, queue: str = "", worker: str = "") -> Backt
         prices, symbol = load_prices(run.symbols, start=run.start, end=run.end)
         if not _set_progress(run_id, 30):  # cancelled between stages: stop here
             return BacktestRun.objects.get(pk=run_id)
-        result = run_backtest(prices, run.strategy, run.params, symbol=symbol, **run.engine_settings())
+        result = run_backtest(prices, run.strategy, run.params, symbol=symbol, **run.execution.as_dict())
     except TRANSIENT_ERRORS:
         raise
     except BacktestInputError as exc:
@@ -319,12 +311,10 @@ def backtest_execute(*, run_id: int, queue: str = "", worker: str = "") -> Backt
 
 
 def _revoke(task_ids: list[str]) -> None:
-    from config.celery_app import app
-
-    if app.conf.task_always_eager or not task_ids:
+    if current_app.conf.task_always_eager or not task_ids:
         return
     try:
-        app.control.revoke(task_ids)
+        current_app.control.revoke(task_ids)
     except Exception:  # revocation is best effort: the status check stops the work anyway
         logger.warning("could not revoke %s", task_ids, exc_info=True)
 
@@ -373,25 +363,13 @@ def sweep_create(
     chunk_size: int | None = None,
     start=None,
     end=None,
-    cash: float | Decimal = 10000,
-    commission: float = 0.0,
-    fill: str = "next_open",
-    allow_short: bool = False,
-    fixed_fee: float | Decimal = 0,
-    slippage_bps: float = 0.0,
+    **settings: Any,
 ) -> Sweep:
-    """Validate the grid (unknown parameters, no valid combination), the metric, the settings and
-    every valid combination against the stored prices, store a ``queued`` sweep and launch it on
-    commit. Invalid combinations (``fast >= slow``) are skipped and listed, as ``run_sweep`` does."""
-    settings = _settings_kwargs(
-        cash=cash,
-        commission=commission,
-        fill=fill,
-        allow_short=allow_short,
-        fixed_fee=fixed_fee,
-        slippage_bps=slippage_bps,
-    )
-    symbols = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
+    """Validate the grid (unknown parameters, no valid combination), the metric, the execution
+    ``settings`` (as :func:`backtest_create`) and every valid combination against the stored prices,
+    store a ``queued`` sweep and launch it on commit. Invalid combinations (``fast >= slow``) are
+    skipped and listed, as ``run_sweep`` does."""
+    symbols, execution = _clean_common(symbols=symbols, start=start, end=end, settings=settings)
     if not isinstance(grid, Mapping):
         raise _fail_input("grid", "grid must be an object of parameter name to a list of values")
     if metric not in known_metrics():
@@ -411,7 +389,7 @@ def sweep_create(
     try:
         data = _load_data(symbols, start, end)
         for combo in valid:
-            _check_strategy_on(cls(**combo), data, float(cash))
+            _check_strategy_on(cls(**combo), data, execution.cash)
     except BacktestInputError as exc:
         raise _input_error(exc, params_key="grid") from None
 
@@ -432,12 +410,7 @@ def sweep_create(
         symbols=symbols,
         start=start,
         end=end,
-        cash=Decimal(str(cash)),
-        commission=float(commission),
-        fill=fill,
-        allow_short=bool(allow_short),
-        fixed_fee=Decimal(str(fixed_fee)),
-        slippage_bps=float(slippage_bps),
+        **Sweep.execution_columns(settings),
         task_id=_task_id(),
     )
     _clean(sweep)
@@ -460,17 +433,18 @@ def _launch_sweep(sweep_id: int) -> None:
     """``chord(group(chunk tasks), gather task)``: the chunks run on the ``default`` queue across the
     workers; the gather runs once they are all done. Eagerly (embedded mode) the same chord runs
     in-process, chunk after chunk."""
-    from personal_finance.backtesting.tasks import sweep_chunk_task, sweep_gather_task
-
     sweep = Sweep.objects.only("id", "task_id", "chunks_total").get(pk=sweep_id)
-    header = group(sweep_chunk_task.si(sweep_id, i).set(task_id=tid) for i, tid in enumerate(_chunk_task_ids(sweep)))
-    body = sweep_gather_task.si(sweep_id).set(task_id=_gather_task_id(sweep))
+    header = group(
+        signature(SWEEP_CHUNK_TASK, args=[sweep_id, i], immutable=True).set(task_id=tid)
+        for i, tid in enumerate(_chunk_task_ids(sweep))
+    )
+    body = signature(SWEEP_GATHER_TASK, args=[sweep_id], immutable=True).set(task_id=_gather_task_id(sweep))
     try:
         chord(header, body).apply_async()
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
-        if sweep_chunk_task.app.conf.task_always_eager:
+        if body.app.conf.task_always_eager:
             raise
         logger.exception("could not queue sweep %s", sweep_id)
         _finish(
@@ -492,7 +466,7 @@ def sweep_chunk_execute(*, sweep_id: int, index: int, queue: str = "", worker: s
     began = time.perf_counter()
     try:
         data = _load_data(sweep.symbols, sweep.start, sweep.end)
-        frame = evaluate_chunk(data, sweep.strategy, combos, metric=sweep.metric, **sweep.engine_settings())
+        frame = evaluate_chunk(data, sweep.strategy, combos, metric=sweep.metric, **sweep.execution.as_dict())
     except TRANSIENT_ERRORS:
         raise
     except BacktestInputError as exc:

@@ -27,8 +27,9 @@ import pandas as pd
 from personal_finance.analytics import metrics as m
 from personal_finance.backtesting.broker import Settings, simulate_signals_batch, trade_aggregates
 from personal_finance.backtesting.data import MarketData, prepare_prices
-from personal_finance.backtesting.engine import daily_returns, make_settings, simulate
+from personal_finance.backtesting.engine import daily_returns, simulate
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import Execution
 from personal_finance.backtesting.strategies import Strategy, get_strategy
 
 #: Metrics computed from the returns with the analytics module's single-metric functions.
@@ -160,27 +161,16 @@ def evaluate_chunk(
     *,
     metric: str = "sharpe",
     columns: Iterable[str] = DEFAULT_COLUMNS,
-    cash: float = 10000,
-    commission: float = 0.0,
-    fill: str = "next_open",
-    allow_short: bool = False,
-    fixed_fee: float = 0.0,
-    slippage_bps: float = 0.0,
+    **settings,
 ) -> pd.DataFrame:
     """One row per parameter combination in ``combos`` (unranked): the parameters, then figures.
 
     ``prices`` may be a DataFrame, a dict of them, or a prepared :class:`MarketData` (reuse one
-    across chunks in the same process to share its moving-average cache).
+    across chunks in the same process to share its moving-average cache). ``settings`` are the
+    :class:`~personal_finance.backtesting.execution.Execution` settings, as :func:`run_backtest` takes them.
     """
     _check_metric(metric)
-    s = make_settings(
-        cash=cash,
-        commission=commission,
-        fill=fill,
-        allow_short=allow_short,
-        fixed_fee=fixed_fee,
-        slippage_bps=slippage_bps,
-    )
+    s = Execution(**settings).broker_settings()
     data = prices if isinstance(prices, MarketData) else prepare_prices(prices)
     cls = _strategy_class(strategy)
     wanted = list(dict.fromkeys([metric, *columns]))
@@ -246,9 +236,10 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Evaluate every valid combination of ``grid`` and return the ranked table (in-process).
 
-    ``settings`` are those of :func:`run_backtest` (``cash``, ``commission``, ``fill``, ``allow_short``,
-    ``fixed_fee``, ``slippage_bps``). The table's ``attrs["skipped"]`` lists the invalid combinations
-    and why. Raises :class:`BacktestInputError` when no combination is valid.
+    ``settings`` are those of :func:`run_backtest` (the fields of
+    :class:`~personal_finance.backtesting.execution.Execution`). The table's ``attrs["skipped"]``
+    lists the invalid combinations and why. Raises :class:`BacktestInputError` when no combination
+    is valid.
     """
     _check_metric(metric)
     valid, skipped = expand_grid(strategy, grid)

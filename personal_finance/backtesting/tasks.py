@@ -1,6 +1,10 @@
 """Celery tasks (DESIGN 3): thin wrappers around the services, ids in, idempotent, retried on
 transient database errors only (with backoff and jitter). Routing is by name in
-``CELERY_TASK_ROUTES``: ``*.run_backtest_task`` -> ``high``, ``*.sweep_*`` -> ``default``."""
+``CELERY_TASK_ROUTES``: ``*.run_backtest_task`` -> ``high``, ``*.sweep_*`` -> ``default``.
+
+This module imports the services, never the reverse: the services enqueue by the names
+registered here (``services.RUN_BACKTEST_TASK``...); ``apps.py`` imports this module at start-up
+so the names resolve in every process."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def _where(task) -> tuple[str, str]:
     return delivery.get("routing_key") or "", task.request.hostname or ""
 
 
-@shared_task(bind=True, acks_late=True, **RETRY)
+@shared_task(name=services.RUN_BACKTEST_TASK, bind=True, acks_late=True, **RETRY)
 def run_backtest_task(self, run_id: int) -> dict:
     """Execute a stored backtest run (``high`` queue)."""
     queue, worker = _where(self)
@@ -33,7 +37,7 @@ def run_backtest_task(self, run_id: int) -> dict:
     return {"id": run_id, "status": run.status if run else None, "queue": queue, "worker": worker}
 
 
-@shared_task(bind=True, acks_late=True, **RETRY)
+@shared_task(name=services.SWEEP_CHUNK_TASK, bind=True, acks_late=True, **RETRY)
 def sweep_chunk_task(self, sweep_id: int, index: int) -> dict:
     """Evaluate one chunk of a sweep's grid (``default`` queue)."""
     queue, worker = _where(self)
@@ -41,7 +45,7 @@ def sweep_chunk_task(self, sweep_id: int, index: int) -> dict:
     return {"sweep": sweep_id, "chunk": index, "rows": rows, "queue": queue, "worker": worker}
 
 
-@shared_task(bind=True, acks_late=True, **RETRY)
+@shared_task(name=services.SWEEP_GATHER_TASK, bind=True, acks_late=True, **RETRY)
 def sweep_gather_task(self, sweep_id: int) -> dict:
     """Rank a sweep's results once every chunk is stored (the chord callback, ``default`` queue)."""
     queue, _ = _where(self)

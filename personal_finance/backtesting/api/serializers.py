@@ -1,8 +1,18 @@
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from personal_finance.backtesting.engine import FILLS
+from personal_finance.backtesting.execution import (
+    AMOUNT,
+    AMOUNT_DECIMALS,
+    AMOUNT_MAX_DIGITS,
+    CHOICE,
+    FLAG,
+    SETTINGS,
+    Setting,
+)
 from personal_finance.backtesting.models import BacktestRun, BacktestTrade, RunStatus, Sweep, SweepChunk
 from personal_finance.backtesting.strategies import REGISTRY
 
@@ -11,8 +21,41 @@ SUMMARY_KEYS = ("equity_final", "return_pct", "sharpe", "max_drawdown", "trades"
 
 
 # ------------------------------------------------------------------------------------------------
+# Execution settings: one field per setting of execution.SETTINGS
+# ------------------------------------------------------------------------------------------------
+def _setting_field(setting: Setting, *, output: bool) -> serializers.Field:
+    """An execution setting's field: as posted (default, description) or as served."""
+    extra: dict[str, Any] = {}
+    if not output:
+        extra["default"] = setting.default
+        if setting.api_help:
+            extra["help_text"] = setting.api_help
+    if setting.kind == AMOUNT:
+        return serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMALS, **extra)
+    if setting.kind == CHOICE:
+        # served as a plain string: an enum named like another serializer's would collide in the schema
+        return serializers.CharField(**extra) if output else serializers.ChoiceField(choices=setting.choices, **extra)
+    if setting.kind == FLAG:
+        return serializers.BooleanField(**extra)
+    return serializers.FloatField(**extra)
+
+
+def _with_execution_fields(*, output: bool):
+    """Class decorator: append one field per execution setting to a serializer's declared fields
+    (before any subclass is made, so subclasses inherit them in this order)."""
+
+    def decorate(cls):
+        for setting in SETTINGS:
+            cls._declared_fields[setting.name] = _setting_field(setting, output=output)
+        return cls
+
+    return decorate
+
+
+# ------------------------------------------------------------------------------------------------
 # Input
 # ------------------------------------------------------------------------------------------------
+@_with_execution_fields(output=False)
 class _SettingsInput(serializers.Serializer):
     symbols = serializers.ListField(
         child=serializers.CharField(max_length=32),
@@ -22,12 +65,6 @@ class _SettingsInput(serializers.Serializer):
     )
     start = serializers.DateField(required=False, allow_null=True, default=None, help_text="first date (inclusive)")
     end = serializers.DateField(required=False, allow_null=True, default=None, help_text="last date (inclusive)")
-    cash = serializers.DecimalField(max_digits=18, decimal_places=2, default=10000)
-    commission = serializers.FloatField(default=0.0, help_text="fraction of traded value, 0.002 = 0.2%")
-    fill = serializers.ChoiceField(choices=FILLS, default="next_open")
-    allow_short = serializers.BooleanField(default=False)
-    fixed_fee = serializers.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="cash per fill")
-    slippage_bps = serializers.FloatField(default=0.0, help_text="basis points against every fill")
 
 
 class BacktestCreateSerializer(_SettingsInput):
@@ -71,13 +108,9 @@ class CreatedSerializer(serializers.Serializer):
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
+@_with_execution_fields(output=True)
 class SettingsSerializer(serializers.Serializer):
-    cash = serializers.DecimalField(max_digits=18, decimal_places=2)
-    commission = serializers.FloatField()
-    fill = serializers.CharField()
-    allow_short = serializers.BooleanField()
-    fixed_fee = serializers.DecimalField(max_digits=18, decimal_places=2)
-    slippage_bps = serializers.FloatField()
+    pass  # a run's or a sweep's execution settings as stored (no docstring: it would show in the schema)
 
 
 class _SettingsOutput(serializers.ModelSerializer):

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
+from backtesting.test import GOOG
+
+from personal_finance.assets.models import Asset, PriceBar
 
 
 def make_ohlc(close, *, open_=None, start="2024-01-01", freq="B") -> pd.DataFrame:
@@ -16,8 +21,6 @@ def make_ohlc(close, *, open_=None, start="2024-01-01", freq="B") -> pd.DataFram
 
 @pytest.fixture(scope="session")
 def goog() -> pd.DataFrame:
-    from backtesting.test import GOOG
-
     return GOOG.copy()
 
 
@@ -34,10 +37,6 @@ def three_assets() -> dict[str, pd.DataFrame]:
 
 def store_bars(symbol: str, frame: pd.DataFrame):
     """Store ``frame``'s OHLC rows as ``symbol``'s daily bars (what ``fetch_prices`` would do)."""
-    from decimal import Decimal
-
-    from personal_finance.assets.models import Asset, PriceBar
-
     asset, _ = Asset.objects.get_or_create(symbol=symbol, defaults={"name": symbol})
     PriceBar.objects.bulk_create(
         PriceBar(

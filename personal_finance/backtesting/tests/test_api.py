@@ -7,6 +7,7 @@ import math
 from decimal import Decimal
 
 import pytest
+from celery import current_app
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,6 +16,8 @@ from personal_finance.backtesting import services
 from personal_finance.backtesting.engine import run_backtest, series_pairs, trades_records
 from personal_finance.backtesting.models import BacktestRun, BacktestTrade, RunStatus
 from personal_finance.backtesting.selectors import load_prices_for_symbol
+from personal_finance.backtesting.tasks import run_backtest_task
+from personal_finance.backtesting.tests.conftest import store_bars
 
 URL = "/api/backtests/"
 SMA = {"strategy": "sma_cross", "symbols": ["GOOG"], "params": {"fast": 10, "slow": 20}, "commission": 0.002}
@@ -121,8 +124,6 @@ def test_start_and_end_select_the_bars(auth_client, goog_stored, capture):
 @pytest.fixture
 def flawed(goog_stored):
     """GOOG, GOOD (its first 60 bars), BADO (a missing open on one day), ZERO (an open of 0 on one day)."""
-    from personal_finance.backtesting.tests.conftest import store_bars
-
     frame = load_prices_for_symbol("GOOG").iloc[:60]
     store_bars("GOOD", frame)
     for symbol, day, value in (("BADO", 30, None), ("ZERO", 40, Decimal(0))):
@@ -295,18 +296,15 @@ def test_anonymous_is_refused(api_client, db):
 
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_fails_the_run_instead_of_a_500(auth_client, goog_stored, monkeypatch):
-    from config.celery_app import app
-    from personal_finance.backtesting.tasks import run_backtest_task
-
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(run_backtest_task, "apply_async", refuse)
-    previous, app.conf.task_always_eager = app.conf.task_always_eager, False
+    previous, current_app.conf.task_always_eager = current_app.conf.task_always_eager, False
     try:
         response = auth_client.post(URL, SMA, format="json")
     finally:
-        app.conf.task_always_eager = previous
+        current_app.conf.task_always_eager = previous
     assert response.status_code == 202
     assert response.json()["status"] == "failed"
     run = BacktestRun.objects.get(pk=response.json()["id"])

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -162,9 +164,6 @@ def test_bad_settings(kwargs, match):
 
 
 def test_engine_is_pure():
-    import subprocess
-    import sys
-
     code = (
         "import sys, personal_finance.backtesting.engine, personal_finance.backtesting.sweep;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'backtesting', 'vectorbt')];"

@@ -17,6 +17,7 @@ from backtesting.lib import crossover
 from backtesting.test import SMA
 
 from personal_finance.backtesting.engine import run_backtest
+from personal_finance.backtesting.strategies.sma_cross import cross_events
 from personal_finance.backtesting.tests.conftest import make_ohlc
 
 
@@ -129,8 +130,6 @@ def test_tie_rule_matches_backtesting_py():
 
 
 def test_tie_is_not_a_cross():
-    from personal_finance.backtesting.strategies.sma_cross import cross_events
-
     fast = np.array([np.nan, 1.0, 2.0, 3.0, 3.0, 2.0, 2.0, 3.0])
     slow = np.array([np.nan, 2.0, 2.0, 2.0, 3.0, 3.0, 2.0, 2.0])
     bars, dirs = cross_events(fast, slow)

@@ -158,7 +158,6 @@ def test_register_a_new_strategy():
 
 def test_documented_example_strategy(goog):
     """The Breakout example of docs/backtesting.md, verbatim."""
-    from personal_finance.backtesting.errors import BacktestInputError as Err
 
     @register
     class Breakout(Strategy):
@@ -173,7 +172,7 @@ def test_documented_example_strategy(goog):
         @classmethod
         def check_params(cls, values):
             if values["exit_n"] > values["n"]:
-                raise Err("exit_n must not exceed n", field="exit_n")
+                raise BacktestInputError("exit_n must not exceed n", field="exit_n")
 
         def min_bars(self):
             return self.p["n"] + 1

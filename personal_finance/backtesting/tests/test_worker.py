@@ -9,10 +9,12 @@ import time
 import pytest
 from django.db import connection
 
+from personal_finance.backtesting import services
 from personal_finance.backtesting.engine import run_backtest, series_pairs
 from personal_finance.backtesting.models import BacktestRun, Sweep
 from personal_finance.backtesting.selectors import load_prices_for_symbol
 from personal_finance.backtesting.sweep import run_sweep
+from personal_finance.backtesting.tasks import run_backtest_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -72,9 +74,6 @@ def test_sweep_chunks_run_on_default_and_gather_ranks(worker, auth_client, goog_
 
 
 def test_a_cancelled_run_delivered_to_a_worker_does_nothing(worker, user, goog_stored):
-    from personal_finance.backtesting import services
-    from personal_finance.backtesting.tasks import run_backtest_task
-
     run = BacktestRun.objects.create(
         owner=user, strategy="sma_cross", symbols=["GOOG"], params={"fast": 10, "slow": 20}, task_id="x" * 32
     )

@@ -7,14 +7,13 @@ Bad input exits with status 2 and a message naming the file, the data row and th
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pandas as pd
-from django.core.management.base import BaseCommand, CommandError
 
 from personal_finance.analytics.metrics import compute_metrics, json_safe
+from personal_finance.contrib.commands import ContractCommand
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
 
 
@@ -52,31 +51,26 @@ def _days(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.0f} days"
 
 
-class Command(BaseCommand):
+class Command(ContractCommand):
     help = "Risk and return metrics (DESIGN 11) of a price file's close-to-close returns."
 
     def add_arguments(self, parser):
         parser.add_argument("--prices", required=True, metavar="FILE.csv", help="price CSV (DESIGN 9 format)")
         parser.add_argument("--benchmark", metavar="FILE.csv", help="benchmark price CSV, aligned by date")
         parser.add_argument("--rf", type=float, default=0.0, help="annual risk-free rate as a fraction (0.02 = 2%%)")
-        parser.add_argument("--json", action="store_true", help="print exactly one JSON document")
+        super().add_arguments(parser)
 
     def handle(self, *args, **options):
         rf = options["rf"]
         if not math.isfinite(rf) or rf <= -1.0:
-            msg = f"--rf must be a finite annual rate above -1, got {rf}"
-            raise CommandError(msg, returncode=2)
+            self.fail(f"--rf must be a finite annual rate above -1, got {rf}")
         try:
             returns, start = _close_returns(options["prices"])
             benchmark = _close_returns(options["benchmark"])[0] if options["benchmark"] else None
         except PriceCSVError as err:
-            raise CommandError(str(err), returncode=2) from None
+            self.fail(str(err))
 
         metrics = json_safe(compute_metrics(returns, benchmark, rf, start=start))
-        if options["json"]:
-            self.stdout.write(json.dumps(metrics, allow_nan=False))
-            return
-
         span = f"{returns.index[0].date()}..{returns.index[-1].date()}" if len(returns) else "no period"
         parts = [
             f"{options['prices']}: {len(returns)} returns ({span})",
@@ -90,4 +84,4 @@ class Command(BaseCommand):
         ]
         if benchmark is not None:
             parts.append(f"beta {_num(metrics['beta'])}, alpha {_pct(metrics['alpha'])}")
-        self.stdout.write(", ".join(parts))
+        self.emit(options, ", ".join(parts), metrics)

@@ -7,21 +7,16 @@ stderr (file, row and column for price files).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-
-from personal_finance.backtesting.engine import FILLS, run_backtest
+from personal_finance.backtesting.engine import run_backtest
 from personal_finance.backtesting.errors import BacktestInputError
+from personal_finance.backtesting.execution import CHOICE, FLAG, SETTINGS
 from personal_finance.backtesting.selectors import load_prices_for_symbol
 from personal_finance.backtesting.strategies import REGISTRY
+from personal_finance.contrib.commands import ContractCommand, InputError
 from personal_finance.data_sources.price_csv import PriceCSVError, read_price_csv
-
-
-def _fail(message: str) -> CommandError:
-    return CommandError(message, returncode=2)
 
 
 def parse_params(items: list[str] | None) -> dict[str, str]:
@@ -30,9 +25,9 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise _fail(f"--param {item!r}: write parameters as NAME=VALUE, e.g. --param fast=10")
+            raise InputError(f"--param {item!r}: write parameters as NAME=VALUE, e.g. --param fast=10")
         if key.strip() in params:
-            raise _fail(f"--param {key.strip()!r} given twice")
+            raise InputError(f"--param {key.strip()!r} given twice")
         params[key.strip()] = value.strip()
     return params
 
@@ -46,12 +41,28 @@ def load_price_files(specs: list[str]):
             symbol, path = Path(spec).stem, spec
         symbol = symbol.strip().upper()
         if symbol in frames:
-            raise _fail(f"--prices: {symbol} given twice (name the files SYMBOL=FILE.csv)")
+            raise InputError(f"--prices: {symbol} given twice (name the files SYMBOL=FILE.csv)")
         frames[symbol] = read_price_csv(path)
     if len(frames) == 1:
         ((symbol, frame),) = frames.items()
         return frame, symbol
     return frames, None
+
+
+def add_execution_options(parser) -> None:
+    """``--cash``, ``--commission``, ``--fill``, ``--allow-short``... one option per execution setting."""
+    for setting in SETTINGS:
+        text = setting.help.replace("%", "%%")  # argparse %-formats help texts
+        if setting.kind == FLAG:
+            parser.add_argument(setting.option, dest=setting.name, action="store_true", help=text)
+        elif setting.kind == CHOICE:
+            text = f"{text} (default {setting.default})"
+            parser.add_argument(
+                setting.option, dest=setting.name, choices=setting.choices, default=setting.default, help=text
+            )
+        else:
+            text = f"{text} (default {setting.default:g})"
+            parser.add_argument(setting.option, dest=setting.name, type=float, default=setting.default, help=text)
 
 
 def _pct(value) -> str:
@@ -62,7 +73,7 @@ def _num(value, fmt="{:.2f}") -> str:
     return "n/a" if value is None or not math.isfinite(value) else fmt.format(value)
 
 
-class Command(BaseCommand):
+class Command(ContractCommand):
     help = "Backtest a strategy on a price file (or stored prices) and print a summary or JSON."
 
     def add_arguments(self, parser):
@@ -76,13 +87,8 @@ class Command(BaseCommand):
         source.add_argument("--symbol", action="append", metavar="SYMBOL", help="use stored prices of SYMBOL")
         parser.add_argument("--strategy", required=True, help=f"one of: {', '.join(sorted(REGISTRY))}")
         parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
-        parser.add_argument("--cash", type=float, default=10000.0, help="starting cash (default 10000)")
-        parser.add_argument("--commission", type=float, default=0.0, help="fraction of traded value, e.g. 0.002")
-        parser.add_argument("--fill", choices=FILLS, default="next_open", help="fill at the next open or this close")
-        parser.add_argument("--allow-short", action="store_true", help="let signal strategies go short")
-        parser.add_argument("--fixed-fee", type=float, default=0.0, help="cash fee per fill")
-        parser.add_argument("--slippage-bps", type=float, default=0.0, help="basis points against every fill")
-        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        add_execution_options(parser)
+        super().add_arguments(parser)
 
     def handle(self, *args, **options):
         params = parse_params(options["param"])
@@ -93,33 +99,21 @@ class Command(BaseCommand):
                 symbols = [s.strip().upper() for s in options["symbol"]]
                 frames = {s: load_prices_for_symbol(s) for s in symbols}
                 prices, symbol = (frames[symbols[0]], symbols[0]) if len(symbols) == 1 else (frames, None)
-            result = run_backtest(
-                prices,
-                options["strategy"],
-                params,
-                cash=options["cash"],
-                commission=options["commission"],
-                fill=options["fill"],
-                allow_short=options["allow_short"],
-                fixed_fee=options["fixed_fee"],
-                slippage_bps=options["slippage_bps"],
-                symbol=symbol,
-            )
+            execution = {setting.name: options[setting.name] for setting in SETTINGS}
+            result = run_backtest(prices, options["strategy"], params, symbol=symbol, **execution)
         except PriceCSVError as exc:
-            raise _fail(str(exc)) from None
+            self.fail(str(exc))
         except BacktestInputError as exc:
-            raise _fail(exc.message) from None
+            self.fail(exc.message)
 
-        if options["json"]:
-            self.stdout.write(json.dumps(result.to_dict(), allow_nan=False))
-            return
         st = result.stats
         shown = ", ".join(f"{k}={v}" for k, v in result.params.items() if v is not None)
         start, end = result.equity.index[0].date(), result.equity.index[-1].date()
-        self.stdout.write(
+        summary = (
             f"{result.strategy}({shown}) on {', '.join(result.symbols)} {start}..{end}: "
             f"final equity {st['equity_final']:,.2f} ({_pct(st['return_pct'])}), "
             f"buy & hold {_pct(st['buy_hold_return_pct'])}, sharpe {_num(st['sharpe'])}, "
             f"max drawdown {_pct(st['max_drawdown'] * 100 if math.isfinite(st['max_drawdown']) else math.nan)}, "
             f"{st['trades']} closed trades ({st['open_trades']} open), win rate {_num(st['win_rate_pct'], '{:.1f}%')}"
         )
+        self.emit(options, summary, result.to_dict)
