@@ -8,13 +8,11 @@ then ``Open,High,Low,Close[,Adj Close][,Volume]`` (names case-insensitive, ``_``
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
 
-from personal_finance.contrib.textinput import TextInputError, read_text, source_name
+from personal_finance.contrib.textinput import TextInputError, TextSource, read_text, source_name
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 OPTIONAL_COLUMNS = ("Adj Close", "Volume")
@@ -25,7 +23,7 @@ CANONICAL["adjusted close"] = "Adj Close"
 
 
 def read_price_table(
-    source: str | os.PathLike | bytes | IO, *, error: type[TextInputError], **read_csv: object
+    source: TextSource, *, error: type[TextInputError], **read_csv: object
 ) -> tuple[str, pd.DataFrame]:
     """The file's name and its rows, with the date column named ``Date`` and the price columns
     their canonical names. ``source`` is a file name (``str`` or path), bytes or a file object;
