@@ -222,8 +222,8 @@ class TaxReport:
         }
 
 
-def lot_dict(lot: OpenLot) -> dict[str, object]:
-    """One open lot as a JSON row (the services add their own fields to it)."""
+def lot_dict(lot: OpenLot) -> dict[str, Any]:
+    """One open lot as a JSON row (the services add their own fields of other types to it)."""
     return {
         "lot": lot.lot,
         "symbol": lot.symbol,
