@@ -1,4 +1,4 @@
-"""Risk and return metrics of DESIGN section 11: one definition for the whole product.
+"""Risk and return metrics of docs/contracts.md §11: one definition for the whole product.
 
 Pure numpy (pandas only accepted at the edges, for dates), no Django import: the backtesting
 engine, the analytics services, the ``metrics`` command and the benchmarks all call
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from personal_finance.analytics.returns import time_weighted_return, twr_daily_returns, xirr
 
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: A return series: a pandas Series (dates from a DatetimeIndex) or anything numpy makes 1-D floats of.
-Returns = pd.Series | ArrayLike
+Returns: TypeAlias = pd.Series | ArrayLike
 
 PERIODS_PER_YEAR = 252
 VAR_CUTOFF = 0.05
@@ -63,7 +63,7 @@ _ES_FACTOR = NormalDist().pdf(_Z) / VAR_CUTOFF  # phi(z) / alpha, about 2.0627
 _NAN = float("nan")
 _NS_PER_DAY = 86_400_000_000_000
 
-#: Keys always present in :func:`compute_metrics`' result (DESIGN 11), in output order.
+#: Keys always present in :func:`compute_metrics`' result (docs/contracts.md §11), in output order.
 METRIC_KEYS = (
     "total_return",
     "cagr",
@@ -110,23 +110,24 @@ BENCHMARK_KEYS = (
 # --------------------------------------------------------------------------------------------
 
 
-def _values(returns) -> np.ndarray:
+def _values(returns: Returns) -> NDArray[np.float64]:
     """The returns as a 1-D float array with NaN removed."""
     arr = np.asarray(returns, dtype="float64").ravel()
     mask = np.isnan(arr)
     return arr[~mask] if mask.any() else arr
 
 
-def _days(index) -> np.ndarray | None:
+def _days(index: pd.Index) -> NDArray[np.int64] | None:
     """Calendar day numbers of a DatetimeIndex, or None when the index carries no dates."""
     if isinstance(index, pd.DatetimeIndex):
         if index.tz is not None:
             index = index.tz_convert(None)
-        return index.values.astype("datetime64[D]").astype("int64")
+        days: NDArray[np.int64] = index.values.astype("datetime64[D]").astype("int64")
+        return days
     return None
 
 
-def _prepare(returns) -> tuple[np.ndarray, np.ndarray | None]:
+def _prepare(returns: Returns) -> tuple[NDArray[np.float64], NDArray[np.int64] | None]:
     """Return values (NaN dropped) and their calendar day numbers (None without dates)."""
     if isinstance(returns, pd.Series):
         arr = returns.to_numpy(dtype="float64", na_value=np.nan)
@@ -139,7 +140,7 @@ def _prepare(returns) -> tuple[np.ndarray, np.ndarray | None]:
     return _values(returns), None
 
 
-def _pair(returns, benchmark) -> tuple[np.ndarray, np.ndarray]:
+def _pair(returns: Returns, benchmark: Returns) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Paired observations of returns and benchmark: by date for two Series, else by position."""
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
         if not returns.index.equals(benchmark.index):
@@ -167,7 +168,7 @@ def per_period_rate(rf: float, periods: int = PERIODS_PER_YEAR) -> float:
 
 def json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
     """Copy of ``metrics`` with NaN and infinities replaced by ``None`` (JSON ``null``)."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):
             out[key] = None
@@ -181,7 +182,7 @@ def json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _std(r: np.ndarray, mean: float | None = None) -> float:
+def _std(r: NDArray[np.float64], mean: float | None = None) -> float:
     """Sample standard deviation (ddof=1); exactly 0.0 for constant input; NaN below 2 values."""
     n = r.size
     if n < 2:
@@ -202,7 +203,7 @@ def _div(num: float, den: float) -> float:
     return num / den
 
 
-def _total(r: np.ndarray) -> float:
+def _total(r: NDArray[np.float64]) -> float:
     if r.size == 0:
         return _NAN
     return float(np.prod(r + 1.0)) - 1.0
@@ -211,10 +212,11 @@ def _total(r: np.ndarray) -> float:
 def _cagr_from_total(total: float, n: int, periods: int = PERIODS_PER_YEAR) -> float:
     if n == 0 or math.isnan(total) or total <= -1.0:
         return _NAN
-    return (1.0 + total) ** (periods / n) - 1.0
+    cagr: float = (1.0 + total) ** (periods / n) - 1.0  # a positive base: a float, never complex
+    return cagr
 
 
-def _wealth(r: np.ndarray) -> np.ndarray:
+def _wealth(r: NDArray[np.float64]) -> NDArray[np.float64]:
     """Wealth path starting at 1 before the first return (length N + 1)."""
     w = np.empty(r.size + 1)
     w[0] = 1.0
@@ -222,7 +224,9 @@ def _wealth(r: np.ndarray) -> np.ndarray:
     return w
 
 
-def _dd_and_duration(r: np.ndarray, days: np.ndarray | None, start_day: int | None) -> tuple[float, float]:
+def _dd_and_duration(
+    r: NDArray[np.float64], days: NDArray[np.int64] | None, start_day: int | None
+) -> tuple[float, float]:
     """Max drawdown and longest drawdown duration (calendar days with dates, else periods)."""
     n = r.size
     if n == 0:
@@ -247,13 +251,13 @@ def _dd_and_duration(r: np.ndarray, days: np.ndarray | None, start_day: int | No
     return mdd, float((t[nxt[episode]] - t[at_peak[episode]]).max())
 
 
-def _hist_var(r: np.ndarray, cutoff: float = VAR_CUTOFF) -> float:
+def _hist_var(r: NDArray[np.float64], cutoff: float = VAR_CUTOFF) -> float:
     if r.size == 0:
         return _NAN
     return float(np.percentile(r, 100.0 * cutoff))
 
 
-def _hist_cvar(r: np.ndarray, cutoff: float = VAR_CUTOFF) -> float:
+def _hist_cvar(r: NDArray[np.float64], cutoff: float = VAR_CUTOFF) -> float:
     n = r.size
     if n == 0:
         return _NAN
@@ -261,7 +265,7 @@ def _hist_cvar(r: np.ndarray, cutoff: float = VAR_CUTOFF) -> float:
     return float(np.partition(r, k)[: k + 1].mean())
 
 
-def _capture(r: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+def _capture(r: NDArray[np.float64], b: NDArray[np.float64], mask: NDArray[np.bool_]) -> float:
     """Ratio of the annualised returns of ``r`` and ``b`` over the periods selected by ``mask``."""
     n = int(mask.sum())
     if n == 0:
@@ -361,7 +365,7 @@ def parametric_cvar(returns: Returns) -> float:
     return mean - _ES_FACTOR * _std(r, mean)
 
 
-def _start_day(start) -> int | None:
+def _start_day(start: object) -> int | None:
     if start is None:
         return None
     stamp = pd.Timestamp(start)
@@ -378,7 +382,7 @@ def _start_day(start) -> int | None:
 def compute_metrics(
     returns: Returns, benchmark: Returns | None = None, rf: float = 0.0, *, start: object = None
 ) -> dict[str, float]:
-    """All metrics of DESIGN 11 for daily simple ``returns`` (Series with DatetimeIndex or array).
+    """All metrics of docs/contracts.md §11 for daily simple ``returns`` (Series with DatetimeIndex or array).
 
     ``benchmark`` (same kind) adds the comparison metrics; two Series are aligned on dates, arrays
     by position (same length required). ``rf`` is an annual risk-free rate. ``start`` optionally
@@ -427,7 +431,7 @@ def compute_metrics(
     return out
 
 
-def _extras(r: np.ndarray, mean: float) -> dict[str, float]:
+def _extras(r: NDArray[np.float64], mean: float) -> dict[str, float]:
     n = r.size
     wins = r[r > 0]
     losses = r[r < 0]
@@ -459,7 +463,7 @@ def _extras(r: np.ndarray, mean: float) -> dict[str, float]:
     }
 
 
-def _benchmark_metrics(returns, benchmark, rf_d: float) -> dict[str, float]:
+def _benchmark_metrics(returns: Returns, benchmark: Returns, rf_d: float) -> dict[str, float]:
     r, b = _pair(returns, benchmark)
     n = r.size
     sqrt_p = math.sqrt(PERIODS_PER_YEAR)
@@ -503,13 +507,15 @@ def _benchmark_metrics(returns, benchmark, rf_d: float) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 
 
-def _like(values: np.ndarray, returns, index=None):
+def _like(
+    values: NDArray[np.float64], returns: Returns, index: pd.Index | None = None
+) -> pd.Series | NDArray[np.float64]:
     if isinstance(returns, pd.Series):
         return pd.Series(values, index=returns.index if index is None else index, name=returns.name)
     return values
 
 
-def drawdown_series(returns: Returns) -> pd.Series | np.ndarray:
+def drawdown_series(returns: Returns) -> pd.Series | NDArray[np.float64]:
     """Drawdown after each return, ``wealth / running_peak - 1`` (wealth 1 before the first return).
 
     Same length and index as ``returns``; NaN returns count as flat (wealth carried forward).
@@ -520,11 +526,11 @@ def drawdown_series(returns: Returns) -> pd.Series | np.ndarray:
     return _like(dd[1:], returns)
 
 
-def _windows(arr: np.ndarray, window: int) -> np.ndarray:
+def _windows(arr: NDArray[np.float64], window: int) -> NDArray[np.float64]:
     return np.lib.stride_tricks.sliding_window_view(arr, window)
 
 
-def rolling_volatility(returns: Returns, window: int = PERIODS_PER_YEAR) -> pd.Series | np.ndarray:
+def rolling_volatility(returns: Returns, window: int = PERIODS_PER_YEAR) -> pd.Series | NDArray[np.float64]:
     """Annualised sample volatility over each trailing ``window`` returns (NaN before the first full one)."""
     arr = np.asarray(returns, dtype="float64").ravel()
     out = np.full(arr.size, _NAN)
@@ -533,7 +539,9 @@ def rolling_volatility(returns: Returns, window: int = PERIODS_PER_YEAR) -> pd.S
     return _like(out, returns)
 
 
-def rolling_sharpe(returns: Returns, window: int = PERIODS_PER_YEAR, rf: float = 0.0) -> pd.Series | np.ndarray:
+def rolling_sharpe(
+    returns: Returns, window: int = PERIODS_PER_YEAR, rf: float = 0.0
+) -> pd.Series | NDArray[np.float64]:
     """Sharpe ratio (same definition as :func:`sharpe_ratio`) over each trailing ``window`` returns."""
     arr = np.asarray(returns, dtype="float64").ravel() - per_period_rate(rf)
     out = np.full(arr.size, _NAN)

@@ -1,4 +1,4 @@
-"""Portfolio return math of DESIGN 11: time-weighted (TWR) and money-weighted (XIRR) returns.
+"""Portfolio return math of docs/contracts.md §11: time-weighted (TWR) and money-weighted (XIRR) returns.
 
 Pure numpy, no Django import. Conventions (also in ``docs/metrics.md``):
 
@@ -21,14 +21,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 _NAN = float("nan")
 
 
 def twr_daily_returns(
     values: pd.Series | ArrayLike, flows: pd.Series | ArrayLike | None = None, *, strict: bool = True
-) -> pd.Series | np.ndarray:
+) -> pd.Series | NDArray[np.float64]:
     """Daily time-weighted returns with external flows removed (start-of-day flows).
 
     ``values`` and ``flows`` are equally shaped arrays or Series (a Series result keeps the index
@@ -79,7 +79,7 @@ def time_weighted_return(values: pd.Series | ArrayLike, flows: pd.Series | Array
     return float(np.prod(r + 1.0)) - 1.0
 
 
-def _npv(rate_log: float, t: np.ndarray, a: np.ndarray) -> tuple[float, float]:
+def _npv(rate_log: float, t: NDArray[np.float64], a: NDArray[np.float64]) -> tuple[float, float]:
     """NPV and its derivative in ``g = log(1 + rate)``: ``sum a exp(-g t)``, ``-sum a t exp(-g t)``."""
     with np.errstate(over="ignore", invalid="ignore"):
         disc = np.exp(-rate_log * t)

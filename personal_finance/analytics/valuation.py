@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .returns import twr_daily_returns
 
@@ -47,53 +48,53 @@ EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 class LedgerArrays:
     """Transactions in ledger order. ``asset`` indexes ``PriceArrays``; -1 for none."""
 
-    day: np.ndarray  # int64 day numbers since 1970-01-01
-    kind: np.ndarray  # int8, KINDS
-    asset: np.ndarray  # int64
-    quantity: np.ndarray  # float64 (split: ratio)
-    price: np.ndarray  # float64, transaction currency
-    amount: np.ndarray  # float64, transaction currency
-    fx: np.ndarray  # float64, transaction currency -> base
+    day: NDArray[np.int64]  # day numbers since 1970-01-01
+    kind: NDArray[np.int8]  # KINDS
+    asset: NDArray[np.int64]
+    quantity: NDArray[np.float64]  # split: ratio
+    price: NDArray[np.float64]  # transaction currency
+    amount: NDArray[np.float64]  # transaction currency
+    fx: NDArray[np.float64]  # transaction currency -> base
 
 
 @dataclass
 class PriceArrays:
     """Per asset: ascending day numbers and closes (asset currency), and a currency index."""
 
-    days: list[np.ndarray]
-    closes: list[np.ndarray]
-    currency: np.ndarray  # int64 index into FxArrays
+    days: list[NDArray[np.int64]]
+    closes: list[NDArray[np.float64]]
+    currency: NDArray[np.int64]  # index into FxArrays
 
 
 @dataclass
 class FxArrays:
     """Per currency: ascending day numbers and base units per currency unit (base itself: empty)."""
 
-    days: list[np.ndarray]
-    rates: list[np.ndarray]
+    days: list[NDArray[np.int64]]
+    rates: list[NDArray[np.float64]]
 
 
 @dataclass
 class Valuation:
-    days: np.ndarray  # int64 grid
-    value: np.ndarray  # portfolio value, base currency, end of day
-    cash: np.ndarray
-    market_value: np.ndarray
-    flows: np.ndarray  # external flows, start of day (investor -> portfolio positive)
-    invested: np.ndarray  # cumulative external flows (net contributions)
-    returns: np.ndarray  # daily time-weighted returns
-    holding_value: np.ndarray  # (days x assets), base currency
-    holding_flows: np.ndarray  # (days x assets), base currency
-    holding_value_local: np.ndarray  # (days x assets), asset currency
-    holding_flows_local: np.ndarray
-    dividends: np.ndarray  # per asset, base currency, over the whole grid (daily in holding_income)
-    holding_income: np.ndarray  # (days x assets) dividends, base currency
-    holding_pre: np.ndarray  # (days x assets) value before the day's first trade, NaN without trade
+    days: NDArray[np.int64]  # the grid
+    value: NDArray[np.float64]  # portfolio value, base currency, end of day
+    cash: NDArray[np.float64]
+    market_value: NDArray[np.float64]
+    flows: NDArray[np.float64]  # external flows, start of day (investor -> portfolio positive)
+    invested: NDArray[np.float64]  # cumulative external flows (net contributions)
+    returns: NDArray[np.float64]  # daily time-weighted returns
+    holding_value: NDArray[np.float64]  # (days x assets), base currency
+    holding_flows: NDArray[np.float64]  # (days x assets), base currency
+    holding_value_local: NDArray[np.float64]  # (days x assets), asset currency
+    holding_flows_local: NDArray[np.float64]
+    dividends: NDArray[np.float64]  # per asset, base currency, over the whole grid (daily in holding_income)
+    holding_income: NDArray[np.float64]  # (days x assets) dividends, base currency
+    holding_pre: NDArray[np.float64]  # (days x assets) value before the day's first trade, NaN without trade
     trades_as_flows: bool = False
     notes: list[str] = field(default_factory=list)
 
 
-def _ffill_on(grid: np.ndarray, days: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _ffill_on(grid: NDArray[np.int64], days: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
     """Values carried forward onto ``grid`` (NaN before the first one)."""
     if days.size == 0:
         return np.full(grid.size, np.nan)
@@ -103,7 +104,9 @@ def _ffill_on(grid: np.ndarray, days: np.ndarray, values: np.ndarray) -> np.ndar
     return out
 
 
-def daily_returns(value: np.ndarray, flows: np.ndarray, pre: np.ndarray | None = None) -> np.ndarray:
+def daily_returns(
+    value: NDArray[np.float64], flows: NDArray[np.float64], pre: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """Daily time-weighted returns along axis 0, chain-linked across each day's flows.
 
     ``pre`` is the value just before the day's trades, at the trade price (NaN when the day has no
@@ -120,7 +123,8 @@ def daily_returns(value: np.ndarray, flows: np.ndarray, pre: np.ndarray | None =
         out = np.minimum(flows, 0.0)
         moved = np.zeros_like(out)
         moved[1:] = out[:-1]
-        return twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
+        twr: NDArray[np.float64] = twr_daily_returns(value - out, np.maximum(flows, 0.0) + moved, strict=False)
+        return twr  # arrays in, an array out
     pre = np.where(np.isnan(pre), prev, pre)
     inflow = np.maximum(flows, 0.0)
     outflow = np.maximum(-flows, 0.0)
@@ -168,7 +172,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     # (days x assets) matrices are column-major: per-asset columns and time cumsums are contiguous.
     close = np.full((n, n_assets), np.nan, order="F")
     rate = np.ones((n, n_assets), order="F")
-    fx_cache: dict[int, np.ndarray] = {}
+    fx_cache: dict[int, NDArray[np.float64]] = {}
     for a in held:
         d = prices.days[a]
         if d.size == n and d[0] == grid[0] and d[-1] == grid[-1] and np.array_equal(d, grid):
@@ -216,12 +220,12 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1] if m else np.zeros(0, dtype="int64")
     sizes = np.diff(np.r_[starts, m]) if m else np.zeros(0, dtype="int64")
 
-    def exclusive_group_cumsum(values_sorted: np.ndarray) -> np.ndarray:
+    def exclusive_group_cumsum(values_sorted: NDArray[np.float64]) -> NDArray[np.float64]:
         cs = np.cumsum(values_sorted)
         offset = np.repeat(cs[starts] - values_sorted[starts], sizes) if m else cs
         return cs - values_sorted - offset
 
-    def group_totals(values_sorted: np.ndarray) -> np.ndarray:
+    def group_totals(values_sorted: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.repeat(np.add.reduceat(values_sorted, starts), sizes) if m else values_sorted
 
     lr_sorted = log_ratio[order]
@@ -246,7 +250,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
         [-1.0, 1.0, 1.0, 1.0, -1.0, 1.0, -1.0],
         0.0,
     )
-    cash_delta = np.bincount(row, weights=cash_sign * base_amount, minlength=n)
+    cash_delta: NDArray[np.float64] = np.bincount(row, weights=cash_sign * base_amount, minlength=n)  # type: ignore[assignment]  # numpy's stub says intp; with weights it is float64
     # Share transfers move at the day's market value (the carried price when there is none).
     # (no asset column at all when the ledger holds only cash: a_idx 0 would be out of bounds)
     mv_transfer = qty * close_filled[row, a_idx] * rate_filled[row, a_idx] if n_assets else np.zeros(m)
@@ -275,7 +279,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     else:
         flow_sign = np.select([kind == dep, kind == wd, kind == tin, kind == tout], [1.0, -1.0, 1.0, -1.0], 0.0)
     flow_amount = np.where((kind == tin) | (kind == tout), mv_transfer, base_amount) * flow_sign
-    flows = np.bincount(row, weights=flow_amount, minlength=n)
+    flows: NDArray[np.float64] = np.bincount(row, weights=flow_amount, minlength=n)  # type: ignore[assignment]  # numpy's stub says intp; with weights it is float64
 
     # Value of each holding just before its first trade of the day, at that trade's price.
     pre = np.full((n, n_assets), np.nan, order="F")
@@ -283,8 +287,8 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     if trade.any():
         t_idx = np.flatnonzero(trade)
         key = row[t_idx] * n_assets + a_idx[t_idx]
-        _, first = np.unique(key, return_index=True)
-        sel = t_idx[first]
+        _, first_of_key = np.unique(key, return_index=True)
+        sel = t_idx[first_of_key]
         pre[row[sel], a_idx[sel]] = held_before[sel] * price[sel] * txfx[sel]
 
     quantity = np.cumsum(dq, axis=0)
@@ -327,7 +331,7 @@ def value_portfolio(ledger: LedgerArrays, prices: PriceArrays, fx: FxArrays, *, 
     )
 
 
-def period_slice(days: np.ndarray, start_day: int | None, end_day: int | None) -> tuple[int, int]:
+def period_slice(days: NDArray[np.int64], start_day: int | None, end_day: int | None) -> tuple[int, int]:
     """Grid positions (i0, i1) of a period: the returns of days i0+1..i1 count, the value at i0 is
     the starting base. i0 is the last grid day on or before ``start_day``, or -1 (before the first
     day, value 0) for a start at or before inception."""
@@ -338,7 +342,7 @@ def period_slice(days: np.ndarray, start_day: int | None, end_day: int | None) -
     return min(int(np.searchsorted(days, start_day, side="right") - 1), i1), i1
 
 
-def _ffill_rows(a: np.ndarray) -> np.ndarray:
+def _ffill_rows(a: NDArray[np.float64]) -> NDArray[np.float64]:
     """Forward-fill NaN down each column (the local/base ratio of a day without value)."""
     mask = np.isnan(a)
     idx = np.where(~mask, np.arange(a.shape[0])[:, None], 0)
@@ -347,11 +351,13 @@ def _ffill_rows(a: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(out), 1.0, out)
 
 
-def chain(returns: np.ndarray) -> float:
+def chain(returns: NDArray[np.float64]) -> float:
     return float(np.prod(1.0 + returns) - 1.0) if returns.size else 0.0
 
 
-def holding_returns(v: Valuation, i0: int, i1: int, foreign: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def holding_returns(
+    v: Valuation, i0: int, i1: int, foreign: NDArray[np.bool_] | None = None
+) -> dict[str, NDArray[np.float64]]:
     """Per-holding TWR in base and local currency, P&L and contribution over (i0, i1].
 
     ``foreign`` marks the holdings quoted in another currency than the base; only those need a
@@ -388,7 +394,7 @@ def holding_returns(v: Valuation, i0: int, i1: int, foreign: np.ndarray | None =
     }
 
 
-def mwr_flows(v: Valuation, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
+def mwr_flows(v: Valuation, i0: int, i1: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Investor-side dated amounts for XIRR over (i0, i1]: the starting value paid in at i0 (none
     from inception), each external flow (money in negative), the final value taken out at i1."""
     start_days = np.array([v.days[i0]] if i0 >= 0 else [], dtype="int64")

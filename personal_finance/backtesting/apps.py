@@ -1,5 +1,3 @@
-from importlib import import_module
-
 from django.apps import AppConfig
 
 
@@ -10,4 +8,4 @@ class BacktestingConfig(AppConfig):
     def ready(self):
         # Register the Celery tasks in every process, not only in workers: the services enqueue them
         # by name. tasks.py imports the services and the models, so not before the registry is ready.
-        import_module(f"{self.name}.tasks")
+        from . import tasks  # noqa: F401

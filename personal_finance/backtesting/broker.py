@@ -1,6 +1,6 @@
 """Order execution: turns a strategy's decisions into fills, trades and an equity curve.
 
-Conventions (DESIGN 13; the same as backtesting.py with ``exclusive_orders``/``finalize_trades`` off):
+Conventions (docs/contracts.md §13; the same as backtesting.py with ``exclusive_orders``/``finalize_trades`` off):
 
 * A decision on bar ``i`` fills at the open of bar ``i + 1`` (``next_open``) or at the close of bar
   ``i`` (``close``). Decisions on the last bar are dropped: there is no bar left to fill them.

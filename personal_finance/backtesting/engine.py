@@ -1,4 +1,4 @@
-"""The backtesting entry point (DESIGN 13): pure Python, numpy and pandas, no Django, no database.
+"""The backtesting entry point (docs/contracts.md §13): pure Python, numpy and pandas, no Django, no database.
 
     >>> from personal_finance.backtesting.engine import run_backtest
     >>> result = run_backtest(prices, "sma_cross", {"fast": 10, "slow": 20}, commission=0.002)
@@ -26,7 +26,7 @@ from personal_finance.backtesting.execution import FILLS, Execution
 from personal_finance.backtesting.strategies import Decision, Plan, Strategy, get_strategy
 
 #: Daily-return extras of compute_metrics left out of backtest stats: the trade-based
-#: ``win_rate_pct`` and ``profit_factor`` (DESIGN 13) would be confused with them.
+#: ``win_rate_pct`` and ``profit_factor`` (docs/contracts.md §13) would be confused with them.
 _DROPPED_METRICS = ("win_rate", "profit_factor")
 
 __all__ = ["FILLS", "BacktestInputError", "BacktestResult", "Execution", "resolve_strategy", "run_backtest"]
@@ -36,7 +36,7 @@ __all__ = ["FILLS", "BacktestInputError", "BacktestResult", "Execution", "resolv
 class BacktestResult:
     """What :func:`run_backtest` returns.
 
-    ``stats``: the metrics of DESIGN 11 on the equity curve's daily returns plus trade statistics
+    ``stats``: the metrics of docs/contracts.md §11 on the equity curve's daily returns plus trade statistics
     (keys ending in ``_pct`` are percentages, 5.0 = 5%; the others are fractions or amounts).
     ``trades``: one row per trade (``entry_date``, ``exit_date``, ``entry_price``, ``exit_price``,
     ``size`` (negative when short), ``pnl``, ``return_pct``, ``commission``, ``is_open``, ``entry_bar``,
@@ -195,7 +195,7 @@ def trade_stats(trades: dict[str, np.ndarray], index: pd.DatetimeIndex) -> dict[
 def compute_stats(
     equity: np.ndarray, trades: dict[str, np.ndarray], index: pd.DatetimeIndex, cash: float, buy_hold=None
 ) -> dict[str, Any]:
-    """``stats`` of DESIGN 13: metrics of the daily returns, equity figures, trade statistics."""
+    """``stats`` of docs/contracts.md §13: metrics of the daily returns, equity figures, trade statistics."""
     returns = pd.Series(daily_returns(equity), index=index[1:])
     metrics = compute_metrics(returns, start=index[0])
     stats: dict[str, Any] = {k: v for k, v in metrics.items() if k not in _DROPPED_METRICS}

@@ -1,4 +1,4 @@
-"""The execution settings of a backtest (DESIGN 13), defined once: names, defaults, valid ranges
+"""The execution settings of a backtest (docs/contracts.md §13), defined once: names, defaults, valid ranges
 and the checks. Pure Python (no Django): :func:`~personal_finance.backtesting.engine.run_backtest`
 builds an :class:`Execution` from its keywords, and the model columns, the admin, the REST
 serializers and the ``backtest`` command's options are derived from :data:`SETTINGS`.

@@ -111,7 +111,7 @@ class BacktestSettings(TimeStampedModel):
 
     @property
     def execution(self) -> Execution:
-        """The stored settings, checked, as the engine takes them (floats, DESIGN 6); raises
+        """The stored settings, checked, as the engine takes them (floats, docs/contracts.md §6); raises
         ``BacktestInputError`` for a stored value the engine refuses."""
         return Execution(**{s.name: getattr(self, s.name) for s in SETTINGS})
 

@@ -64,12 +64,12 @@ def load_prices(symbols: list[str], *, start=None, end=None):
 # ------------------------------------------------------------------------------------------------
 # Stored runs and sweeps (owner-scoped: another user's objects are "not found")
 # ------------------------------------------------------------------------------------------------
-class BacktestRunService(OwnerScopedService):
+class BacktestRunService(OwnerScopedService[BacktestRun]):
     model = BacktestRun
     owner_field = "owner"
 
 
-class SweepService(OwnerScopedService):
+class SweepService(OwnerScopedService[Sweep]):
     model = Sweep
     owner_field = "owner"
 

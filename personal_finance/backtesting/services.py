@@ -1,6 +1,6 @@
 """Writes of stored backtests: create (validate fully, then queue), execute, cancel; the same for
 parameter sweeps. The engine (``engine.py``, ``sweep.py``) does the computing; this module feeds it
-from the price store and records status, progress and results (DESIGN 3 and 13).
+from the price store and records status, progress and results (docs/contracts.md §3 and §13).
 
 Status moves ``queued -> running -> done | failed``; ``queued | running -> cancelled`` by the user.
 ``done``, ``failed`` and ``cancelled`` are final: executing a run in a final state again does nothing,

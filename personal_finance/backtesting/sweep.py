@@ -128,7 +128,7 @@ def _row_figures(
             row[name] = _RETURN_METRICS[name](returns)
         elif name in TRADE_METRICS:
             continue
-        else:  # any other metric of DESIGN 11: the full computation
+        else:  # any other metric of docs/contracts.md §11: the full computation
             if full is None:
                 full = m.compute_metrics(pd.Series(returns, index=index[1:]), start=index[0])
             row[name] = full[name]

@@ -1,4 +1,4 @@
-"""Celery tasks (DESIGN 3): thin wrappers around the services, ids in, idempotent, retried on
+"""Celery tasks (docs/contracts.md §3): thin wrappers around the services, ids in, idempotent, retried on
 transient database errors only (with backoff and jitter). Routing is by name in
 ``CELERY_TASK_ROUTES``: ``*.run_backtest_task`` -> ``high``, ``*.sweep_*`` -> ``default``.
 

@@ -1,4 +1,4 @@
-"""Shared behaviour of the management commands of DESIGN section 9.
+"""Shared behaviour of the management commands of docs/contracts.md §9.
 
 One human line by default, exactly one JSON document on stdout with ``--json``; bad input exits
 with status 2 and a message on stderr naming the file, row and column.

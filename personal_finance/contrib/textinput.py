@@ -23,8 +23,9 @@ import codecs
 import csv
 import os
 import stat
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, ClassVar, TypeVar
+from typing import IO, ClassVar, TypeAlias, TypeVar
 
 __all__ = [
     "EMPTY",
@@ -32,6 +33,7 @@ __all__ = [
     "UNDECODABLE",
     "UNREADABLE",
     "TextInputError",
+    "TextSource",
     "read_text",
     "source_name",
 ]
@@ -43,6 +45,9 @@ UNDECODABLE = "undecodable"
 
 _BOM = "\ufeff"
 _MB = 1_048_576
+
+# What ``read_text`` reads: text, bytes, a path, or a binary or text file object (an upload).
+TextSource: TypeAlias = str | bytes | os.PathLike[str] | IO[bytes] | IO[str]
 
 
 class TextInputError(ValueError):
@@ -73,7 +78,7 @@ class TextInputError(ValueError):
         row: int | None = None,
         column: str | None = None,
         reason: str | None = None,
-        details: dict | None = None,
+        details: dict[str, object] | None = None,
     ) -> None:
         self.message = message
         self.source = source
@@ -97,7 +102,7 @@ class TextInputError(ValueError):
 E = TypeVar("E", bound="TextInputError")
 
 
-def source_name(source) -> str:
+def source_name(source: TextSource) -> str:
     """The name errors give an input: a file name as given (``str`` or path), else its ``name``
     attribute (an upload's file name), else ``"<upload>"``."""
     if isinstance(source, str | os.PathLike):
@@ -106,11 +111,11 @@ def source_name(source) -> str:
 
 
 def read_text(
-    source: str | bytes | os.PathLike | IO,
+    source: TextSource,
     *,
     max_bytes: int | None = None,
     name: str | None = None,
-    error: type[E] = TextInputError,
+    error: type[TextInputError] = TextInputError,
 ) -> str:
     """The input as text: size-checked, decoded (UTF-8, optional BOM) and not empty; else ``error``."""
     if name is None:
@@ -131,9 +136,11 @@ def read_text(
     return text
 
 
-def _fail(cls: type[E], reason: str, name: str, **details) -> E:
-    row = details.pop("row", cls.file_row)
-    column = details.pop("column", None)
+def _fail(
+    cls: type[E], reason: str, name: str, *, row: int | None = None, column: str | None = None, **details: object
+) -> E:
+    """The ``reason`` error of ``cls``, at ``row`` (else the class's ``file_row``) and ``column``."""
+    row = row if row is not None else cls.file_row
     message = cls.messages[reason].format(**details)
     return cls(message, source=name, row=row, column=column, reason=reason, details=details)
 
@@ -148,7 +155,7 @@ def _check_size(size: int | None, max_bytes: int | None, name: str, error: type[
 
 
 @contextmanager
-def _reading(name: str, error: type[TextInputError]):
+def _reading(name: str, error: type[TextInputError]) -> Iterator[None]:
     """Turn an I/O failure into ``error`` (a ValueError is a closed file or a text file that does
     not decode)."""
     try:
@@ -157,13 +164,19 @@ def _reading(name: str, error: type[TextInputError]):
         raise _fail(error, UNREADABLE, name, error=getattr(exc, "strerror", None) or exc) from None
 
 
-def _read_bytes(source, max_bytes: int | None, name: str, error: type[TextInputError]) -> bytes:
+def _read_bytes(
+    source: bytes | os.PathLike[str] | IO[bytes] | IO[str],
+    max_bytes: int | None,
+    name: str,
+    error: type[TextInputError],
+) -> bytes:
     """The bytes of a path, bytes or file-like: refused over ``max_bytes`` before reading when the
     size is known, and never more than ``max_bytes + 1`` of them read."""
     if isinstance(source, bytes | bytearray | memoryview):
-        raw = bytes(source)
-        _check_size(len(raw), max_bytes, name, error)
-        return raw
+        data = bytes(source)
+        _check_size(len(data), max_bytes, name, error)
+        return data
+    raw: bytes | str  # a file opened in text mode reads str
     if isinstance(source, os.PathLike):
         if max_bytes is not None:
             with _reading(name, error):

@@ -10,6 +10,8 @@ import functools
 
 import exchange_calendars as xc
 import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
 
 DEFAULT_CALENDAR = "XNYS"
 
@@ -214,12 +216,12 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 @functools.cache
-def _default_sessions(name: str) -> np.ndarray:
+def _default_sessions(name: str) -> NDArray[np.int64]:
     return _as_days(xc.get_calendar(name).sessions)
 
 
 @functools.lru_cache(maxsize=64)
-def _sessions_from(name: str, year: int) -> np.ndarray:
+def _sessions_from(name: str, year: int) -> NDArray[np.int64]:
     start = dt.date(year, 1, 1)
     bound = xc.get_calendar(name).bound_min()
     if bound is not None:
@@ -227,11 +229,12 @@ def _sessions_from(name: str, year: int) -> np.ndarray:
     return _as_days(xc.get_calendar(name, start=start.isoformat()).sessions)
 
 
-def _as_days(sessions) -> np.ndarray:
-    return sessions.to_numpy().astype("datetime64[D]").astype(np.int64)
+def _as_days(sessions: pd.DatetimeIndex) -> NDArray[np.int64]:
+    days: NDArray[np.int64] = sessions.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return days
 
 
-def session_days(name: str, first_day: int) -> np.ndarray:
+def session_days(name: str, first_day: int) -> NDArray[np.int64]:
     """The calendar's sessions as sorted day numbers (days since 1970-01-01).
 
     The library's default calendar spans about twenty years back; for older series a longer one

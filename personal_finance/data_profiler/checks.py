@@ -1,4 +1,4 @@
-"""Data-quality profile of a daily price series (DESIGN 10). Pure: numpy, pandas, exchange_calendars.
+"""Data-quality profile of a daily price series (docs/contracts.md §10). Pure: numpy, pandas, exchange_calendars.
 
 A profile is ``{"rows": N, "start": ISO date, "end": ISO date, "findings": [...]}``; each finding is
 ``{"check": NAME, "severity": "error"|"warning", "dates": [ISO dates], "detail": text}``. Checks,
@@ -8,7 +8,7 @@ Entry points:
 
 - ``profile_frame(df)``: a DataFrame indexed by date (or with a ``Date`` column) with
   ``Open, High, Low, Close`` columns (``Close`` required), such as ``read_price_csv`` returns.
-- ``profile_csv(path_or_bytes)``: a raw price CSV (DESIGN 9 format), read as text, so dates that do
+- ``profile_csv(path_or_bytes)``: a raw price CSV (docs/contracts.md §9 format), read as text, so dates that do
   not parse and cells that are not numbers become findings instead of exceptions. Only a file that
   cannot be read as a price CSV at all (unreadable, empty, no date column, missing columns) raises
   ``ProfileInputError``.
@@ -23,13 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from pathlib import Path
-from typing import IO, Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from personal_finance.contrib.textinput import TextInputError
+from personal_finance.contrib.textinput import TextInputError, TextSource
 
 from .calendars import DEFAULT_CALENDAR, UnknownCalendarError, calendar_for, resolve_calendar, session_days
 from .price_table import PRICE_COLUMNS, read_price_table
@@ -80,6 +80,15 @@ _MAD_SCALE = 1.4826  # MAD -> sigma of a normal distribution
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
+class Finding(TypedDict):
+    """One finding of a profile (the profile itself is a JSON document: ``dict[str, Any]``)."""
+
+    check: str
+    severity: str
+    dates: list[str]
+    detail: str
+
+
 class ProfileInputError(TextInputError):
     """The input cannot be profiled at all. ``row`` is the 1-based data row, when one applies."""
 
@@ -87,7 +96,7 @@ class ProfileInputError(TextInputError):
 class ProfileError(ValueError):
     """Raised by ``raise_for_errors``: the profile has error findings. ``dates`` are the rows to refuse."""
 
-    def __init__(self, report: dict, *, source: str = ""):
+    def __init__(self, report: dict[str, Any], *, source: str = "") -> None:
         self.report = report
         self.source = source
         self.dates = rows_with_errors(report)
@@ -113,7 +122,7 @@ def profile_frame(
     outlier_absolute: float = OUTLIER_ABSOLUTE,
     split_tolerance: float = SPLIT_TOLERANCE,
     known_splits: Iterable[dt.date | str] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Profile a price DataFrame. ``calendar`` is an exchange_calendars name, or None for no gap check.
 
     Rows whose index is NaT are reported as ``unparseable_dates``. ``known_splits`` are ex-dates of
@@ -160,12 +169,12 @@ def profile_frame(
 
 
 def profile_csv(
-    source: str | Path | bytes | IO,
+    source: TextSource,
     *,
     calendar: str | None = DEFAULT_CALENDAR,
     **options: Any,
-) -> dict:
-    """Profile a price CSV read as text (DESIGN 9 format; ``Close`` and ``Open/High/Low`` required).
+) -> dict[str, Any]:
+    """Profile a price CSV read as text (docs/contracts.md §9 format; ``Close`` and ``Open/High/Low`` required).
 
     ``source`` is a path, the file's bytes, or a binary or text file object. Options as for
     ``profile_frame``. Raises ``ProfileInputError`` naming the file when it is not a price CSV.
@@ -197,10 +206,12 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column.astype(str).where(column.notna(), "")
 
 
-def _parse_days(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _parse_days(text: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Day numbers and a parsed mask for date cells. Plain YYYY-MM-DD takes the fast exact-format
     path; anything else goes through the ISO 8601 parser (timestamps, offsets)."""
-    plain = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
+    plain: NDArray[np.datetime64] = (
+        pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
+    )
     valid = ~np.isnat(plain)
     days = np.zeros(len(text), dtype=np.int64)
     days[valid] = plain[valid].astype(np.int64)
@@ -220,16 +231,19 @@ def _parse_days(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return days, valid
 
 
-def _as_float(column: pd.Series) -> np.ndarray:
+def _as_float(column: pd.Series) -> NDArray[np.float64]:
     """Float values of a price column; empty cells and cells that are not numbers become NaN.
     Columns read_csv already parsed as numbers skip the (slow) string clean-up."""
+    values: NDArray[np.float64]
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype="float64")
+        values = column.to_numpy(dtype="float64")
+        return values
     cells = column.fillna("").astype(str).str.strip().str.replace(",", "", regex=False)
-    return pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
+    return values
 
 
-def rows_with_errors(report: dict) -> set[dt.date]:
+def rows_with_errors(report: dict[str, Any]) -> set[dt.date]:
     """Dates of the rows an error finding names: the rows ingestion refuses.
 
     ``unparseable_dates`` lists cells that are not dates, so they cannot appear here; a reader
@@ -247,13 +261,13 @@ def rows_with_errors(report: dict) -> set[dt.date]:
     return out
 
 
-def raise_for_errors(report: dict, *, source: str = "") -> None:
+def raise_for_errors(report: dict[str, Any], *, source: str = "") -> None:
     """Raise ``ProfileError`` (naming the checks and dates) when the profile has error findings."""
     if any(f["severity"] == ERROR for f in report["findings"]):
         raise ProfileError(report, source=source)
 
 
-def count_by_severity(report: dict) -> dict[str, int]:
+def count_by_severity(report: dict[str, Any]) -> dict[str, int]:
     """Number of findings per severity: ``{"error": e, "warning": w}``."""
     counts = {ERROR: 0, WARNING: 0}
     for finding in report["findings"]:
@@ -265,11 +279,12 @@ def count_by_severity(report: dict) -> dict[str, int]:
 # The checks
 
 
-def _iso(days: np.ndarray) -> list[str]:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(str).tolist()
+def _iso(days: NDArray[np.int64]) -> list[str]:
+    dates: list[str] = np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(str).tolist()
+    return dates
 
 
-def _finding(check: str, severity: str, days: np.ndarray, detail: str) -> dict:
+def _finding(check: str, severity: str, days: NDArray[np.int64], detail: str) -> Finding:
     """Error findings list every date (ingestion refuses exactly those rows); warnings the first 50."""
     days = np.unique(days)  # sorted, each date once
     if severity == WARNING:
@@ -287,9 +302,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _profile(
-    days: np.ndarray,
-    valid: np.ndarray,
-    values: dict[str, np.ndarray],
+    days: NDArray[np.int64],
+    valid: NDArray[np.bool_],
+    values: dict[str, NDArray[np.float64]],
     *,
     unparseable_text: list[str],
     unparseable_rows: list[int],
@@ -299,12 +314,12 @@ def _profile(
     outlier_absolute: float = OUTLIER_ABSOLUTE,
     split_tolerance: float = SPLIT_TOLERANCE,
     known_splits: Iterable[dt.date | str] = (),
-) -> dict:
+) -> dict[str, Any]:
     calendar_name = resolve_calendar(calendar)
     if stale_days < 2:
         raise ProfileInputError(f"stale_days must be at least 2, got {stale_days}")
     n = len(days)
-    findings: list[dict] = []
+    findings: list[Finding] = []
 
     # unparseable_dates: the cells as written (they are not dates), in file order.
     if unparseable_rows:
@@ -421,8 +436,8 @@ def _profile(
     return {"rows": n, "start": _iso(sorted_days[:1])[0], "end": _iso(sorted_days[-1:])[0], "findings": findings}
 
 
-def _day_numbers(dates: Iterable[dt.date | str]) -> np.ndarray:
-    out = []
+def _day_numbers(dates: Iterable[dt.date | str]) -> NDArray[np.int64]:
+    out: list[np.int64] = []
     for value in dates:
         if isinstance(value, str):
             day = dt.date.fromisoformat(value[:10])
@@ -434,7 +449,7 @@ def _day_numbers(dates: Iterable[dt.date | str]) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _calendar_gaps(present: np.ndarray, name: str) -> list[dict]:
+def _calendar_gaps(present: NDArray[np.int64], name: str) -> list[Finding]:
     sessions = session_days(name, int(present[0]))
     lo = np.searchsorted(sessions, present[0], side="left")
     hi = np.searchsorted(sessions, present[-1], side="right")
@@ -459,7 +474,7 @@ def _calendar_gaps(present: np.ndarray, name: str) -> list[dict]:
     ]
 
 
-def _stale(days: np.ndarray, close: np.ndarray, stale_days: int) -> list[dict]:
+def _stale(days: NDArray[np.int64], close: NDArray[np.float64], stale_days: int) -> list[Finding]:
     if len(close) < stale_days:
         return []
     starts = np.flatnonzero(np.r_[True, close[1:] != close[:-1]])
@@ -491,16 +506,16 @@ def _ratio_label(ratio: float) -> str:
 
 
 def _returns(
-    days: np.ndarray,
-    close: np.ndarray,
+    days: NDArray[np.int64],
+    close: NDArray[np.float64],
     k: float,
     absolute: float,
     tolerance: float,
-    known: np.ndarray,
-) -> list[dict]:
+    known: NDArray[np.int64],
+) -> list[Finding]:
     if len(close) < 2:
         return []
-    out = []
+    out: list[Finding] = []
     r = np.diff(np.log(close))  # r[j] is the return into row j + 1
     r_days = days[1:]
     expected = np.isin(r_days, known) if len(known) else np.zeros(len(r), dtype=bool)
@@ -510,7 +525,7 @@ def _returns(
     near = np.abs(r[:, None] - logs[None, :]) <= np.log1p(tolerance)
     candidates = np.flatnonzero(near.any(axis=1) & ~expected)
     split_mask = np.zeros(len(r), dtype=bool)
-    notes = []
+    notes: list[str] = []
     for j in candidates:
         target = logs[int(np.argmax(near[j]))]
         i = j + 1  # row of the new level

@@ -1,4 +1,4 @@
-"""The table of a price CSV (DESIGN 9), read the same way by the profiler and by
+"""The table of a price CSV (docs/contracts.md §9), read the same way by the profiler and by
 ``data_sources.price_csv`` (which adds the parsing of dates and numbers). Pure: pandas only.
 
 A header row; a date column (``Date``, ``Datetime``, ``Timestamp`` or an unnamed first column),
@@ -8,13 +8,11 @@ then ``Open,High,Low,Close[,Adj Close][,Volume]`` (names case-insensitive, ``_``
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
 
-from personal_finance.contrib.textinput import TextInputError, read_text, source_name
+from personal_finance.contrib.textinput import TextInputError, TextSource, read_text, source_name
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 OPTIONAL_COLUMNS = ("Adj Close", "Volume")
@@ -25,7 +23,7 @@ CANONICAL["adjusted close"] = "Adj Close"
 
 
 def read_price_table(
-    source: str | os.PathLike | bytes | IO, *, error: type[TextInputError], **read_csv: object
+    source: TextSource, *, error: type[TextInputError], **read_csv: object
 ) -> tuple[str, pd.DataFrame]:
     """The file's name and its rows, with the date column named ``Date`` and the price columns
     their canonical names. ``source`` is a file name (``str`` or path), bytes or a file object;

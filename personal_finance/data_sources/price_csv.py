@@ -1,4 +1,4 @@
-"""The price CSV format of DESIGN section 9, shared by every command that reads prices.
+"""The price CSV format of docs/contracts.md §9, shared by every command that reads prices.
 
 A header row; a date column (``Date`` or an unnamed first column; ISO dates or timestamps), then
 ``Open,High,Low,Close[,Volume]`` (names case-insensitive; ``Adj Close`` is kept when present).
@@ -9,13 +9,11 @@ its dates and numbers. No Django import: usable from notebooks and benchmarks.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import IO
-
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from personal_finance.contrib.textinput import TextInputError
+from personal_finance.contrib.textinput import TextInputError, TextSource
 from personal_finance.data_profiler.price_table import OPTIONAL_COLUMNS, PRICE_COLUMNS, read_price_table
 
 
@@ -24,7 +22,7 @@ class PriceCSVError(TextInputError):
     the header that is not UTF-8)."""
 
 
-def read_price_csv(source: str | Path | bytes | IO, *, allow_missing: bool = False) -> pd.DataFrame:
+def read_price_csv(source: TextSource, *, allow_missing: bool = False) -> pd.DataFrame:
     """Parse a price file into a float DataFrame with Open/High/Low/Close[/Adj Close/Volume].
 
     ``source`` is a file name (``str`` or path), the file's bytes, or a binary or text file object.
@@ -42,7 +40,7 @@ def read_price_csv(source: str | Path | bytes | IO, *, allow_missing: bool = Fal
     index = pd.DatetimeIndex(parsed).tz_convert(None)
     index.name = "Date"
 
-    out = {}
+    out: dict[str, NDArray[np.float64]] = {}
     for col in (*PRICE_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame.columns)):
         cells = frame[col].str.strip()
         values = pd.to_numeric(cells.str.replace(",", "", regex=False), errors="coerce")

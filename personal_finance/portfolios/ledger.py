@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 ZERO = Decimal(0)
 
@@ -47,6 +47,12 @@ class LedgerRow(NamedTuple):
     ref: object = None
 
 
+# What ``replay`` takes: a ``LedgerRow``, or a plain tuple of all nine fields in its order.
+LedgerTuple: TypeAlias = tuple[
+    str, int | None, Decimal | None, Decimal | None, Decimal, Decimal, Decimal, object, object
+]
+
+
 @dataclass(slots=True)
 class Position:
     asset_id: int
@@ -68,7 +74,7 @@ class LedgerState:
 
 
 class OversellError(ValueError):
-    def __init__(self, row: LedgerRow, held: Decimal):
+    def __init__(self, row: LedgerRow, held: Decimal) -> None:
         self.row = row
         self.held = held
         super().__init__(
@@ -89,7 +95,7 @@ def trade_amount(type_: str, quantity: Decimal, price: Decimal, fees: Decimal) -
     return gross + fees if type_ == "buy" else gross - fees
 
 
-def replay(rows: Iterable[LedgerRow], state: LedgerState | None = None) -> LedgerState:
+def replay(rows: Iterable[LedgerTuple], state: LedgerState | None = None) -> LedgerState:
     """Apply ``rows`` (already in ledger order) to ``state``. Raises OversellError on a short."""
     state = state or LedgerState()
     positions = state.positions
@@ -105,10 +111,14 @@ def replay(rows: Iterable[LedgerRow], state: LedgerState | None = None) -> Ledge
         if sign:
             state.cash += sign * amount * fx
         if t == "buy":
+            assert pos is not None  # a trade names its asset
+            assert quantity is not None  # and its quantity
             pos.quantity += quantity
             pos.cost_basis += amount * fx
             pos.fees += fees * fx
         elif t in ("sell", "transfer_out"):
+            assert pos is not None
+            assert quantity is not None
             if quantity > pos.quantity:
                 raise OversellError(LedgerRow._make(row), pos.quantity)
             removed = pos.cost_basis * quantity / pos.quantity if pos.quantity else ZERO
@@ -120,13 +130,18 @@ def replay(rows: Iterable[LedgerRow], state: LedgerState | None = None) -> Ledge
             else:
                 state.net_contributions -= quantity * (price or ZERO) * fx
         elif t == "transfer_in":
+            assert pos is not None
+            assert quantity is not None
             value = quantity * (price or ZERO) * fx
             pos.quantity += quantity
             pos.cost_basis += value
             state.net_contributions += value
         elif t == "split":
+            assert pos is not None
+            assert quantity is not None  # the split ratio
             pos.quantity *= quantity
         elif t == "dividend":
+            assert pos is not None
             pos.dividends += amount * fx
         elif t == "interest":
             state.interest += amount * fx

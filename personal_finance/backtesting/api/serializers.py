@@ -172,7 +172,7 @@ class PairsField(serializers.JSONField):
 
 
 class BacktestRunDetailSerializer(BacktestRunListSerializer):
-    stats = serializers.JSONField(read_only=True, help_text="DESIGN 13 stats; NaN and infinities are null")
+    stats = serializers.JSONField(read_only=True, help_text="docs/contracts.md §13 stats; NaN and infinities are null")
     trades = BacktestTradeSerializer(many=True, read_only=True)
     equity = PairsField(read_only=True, required=False, help_text="[date, value] pairs (omitted with ?equity=0)")
     buy_hold = PairsField(read_only=True, required=False, help_text="[date, value] pairs (omitted with ?equity=0)")

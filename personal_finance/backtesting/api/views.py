@@ -47,7 +47,7 @@ class _OwnedViewSet(
 
 
 class BacktestViewSet(_OwnedViewSet):
-    """Backtest runs of the signed-in user (DESIGN 7 and 13)."""
+    """Backtest runs of the signed-in user (docs/contracts.md §7 and §13)."""
 
     def get_serializer_class(self):
         return BacktestRunListSerializer if self.action == "list" else BacktestRunDetailSerializer

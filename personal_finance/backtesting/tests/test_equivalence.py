@@ -142,7 +142,7 @@ def test_tie_is_not_a_cross():
 
 
 def test_sizing_at_exact_quotient_is_the_documented_difference():
-    """DESIGN 13 sizes "all cash" as floor(cash / (price * (1 + commission))). backtesting.py sizes
+    """docs/contracts.md §13 sizes "all cash" as floor(cash / (price * (1 + commission))). backtesting.py sizes
     with (1 - machine epsilon) of the cash, so when cash / price is an exact whole number it buys one
     share less. That is the one known difference (never met on real prices such as GOOG)."""
     closes = [10.0, 10.0, 10.0, 10.0, 9.0, 8.0, 9.0, 11.0, 12.0, 13.0, 14.0]  # up-cross on bar 7

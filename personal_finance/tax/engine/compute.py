@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import decimal
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import TypeAlias
 
 from .holding import ANNIVERSARY_ORDINALS as _ANNIVERSARY
 from .holding import anniversary
@@ -38,12 +40,16 @@ from .wash_sales import ReplacementIndex, SymbolIndex
 PRECISION = 34  # significant digits of intermediate Decimal arithmetic (IEEE decimal128)
 
 
-def _loss_order(loss: tuple) -> tuple:
+# A loss of one sale: (lot seq, acquisition ordinal, piece index in the sale, its row, its lot).
+_Loss: TypeAlias = tuple[int, int, int, RealizedRow, Lot]
+
+
+def _loss_order(loss: _Loss) -> tuple[int, int, int]:
     return loss[:3]
 
 
 @contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: the engine allocates hundreds of thousands of small
     objects (pieces refer to their lot and back) and nothing it makes is garbage until the end,
     so generation scans are pure overhead (about 40% of the run time at 100,000 transactions)."""
@@ -134,11 +140,14 @@ class _Engine:
                 self.lots_by_id[tx.id] = lot
                 self.index.add(lot)
             elif tx.action == SPLIT:
+                assert tx.ratio is not None  # _validate refused a split without one
                 self.index.add_split(tx.symbol, seq, tx.ratio)
 
         for seq, tx in enumerate(txs):
             if tx.action == BUY:
-                self._open(self.lot_at[seq])
+                lot_at = self.lot_at[seq]
+                assert lot_at is not None  # every buy opened its lot above
+                self._open(lot_at)
             elif tx.action == SELL:
                 self._sell(tx, seq)
             elif tx.action == TRANSFER_OUT:
@@ -179,6 +188,7 @@ class _Engine:
 
     def _split(self, tx: Transaction) -> None:
         ratio = tx.ratio
+        assert ratio is not None  # _validate refused a split without one
         index = self.index.get(tx.symbol)
         if index is not None:
             for lot in index.lots:
@@ -197,7 +207,7 @@ class _Engine:
         row = self.rows[seq]
         pos = self.positions.get((tx.account, tx.symbol))
         held = pos.qty if pos is not None else ZERO
-        if tx.quantity > held:
+        if pos is None or tx.quantity > held:  # no position: nothing held (the quantity is positive)
             where = f" in account {tx.account!r}" if tx.account else ""
             raise TaxInputError(
                 f"sell {tx.id!r} of {_fmt(tx.quantity)} {tx.symbol} on {tx.date.isoformat()} exceeds the "
@@ -216,7 +226,7 @@ class _Engine:
         tx_id, symbol, account = tx.id, tx.symbol, tx.account
         average = pos.average
         realized_out = self.realized
-        losses: list[tuple] = []
+        losses: list[_Loss] = []
         pool_qty, pool_basis = pos.qty, pos.pool_basis
         allotted_qty = allotted_proceeds = allotted_basis = ZERO
         last = len(takes) - 1
@@ -266,7 +276,7 @@ class _Engine:
         """Shares leave the account (a ledger transfer out): taken in method order, not realised."""
         pos = self.positions.get((tx.account, tx.symbol))
         held = pos.qty if pos is not None else ZERO
-        if tx.quantity > held:
+        if pos is None or tx.quantity > held:  # no position: nothing held (the quantity is positive)
             raise TaxInputError(
                 f"transfer {tx.id!r} of {_fmt(tx.quantity)} {tx.symbol} on {tx.date.isoformat()} exceeds the "
                 f"{_fmt(held)} shares held",
@@ -282,13 +292,13 @@ class _Engine:
         pos.qty -= tx.quantity
         pos.pool_basis = ZERO if pos.qty == 0 else pos.pool_basis - removed
 
-    def _specific(self, tx: Transaction, row: int) -> list[tuple[Piece, object]]:
+    def _specific(self, tx: Transaction, row: int) -> list[tuple[Piece, Decimal]]:
         total = sum((q for _lot_id, q in tx.lots), ZERO)
         if total != tx.quantity:
             raise TaxInputError(
                 f"lots name {_fmt(total)} shares but the sale is of {_fmt(tx.quantity)}", row=row, column="lots"
             )
-        takes: list[tuple[Piece, object]] = []
+        takes: list[tuple[Piece, Decimal]] = []
         for lot_id, qty in tx.lots:
             lot = self.lots_by_id.get(lot_id)
             if lot is None or not lot.opened or lot.symbol != tx.symbol or lot.account != tx.account:
@@ -349,7 +359,7 @@ class _Engine:
             k = index.find(k + 1)
         realized.disallowed_loss = disallowed
 
-    def _replace(self, lot: Lot, shares, part, realized: RealizedRow, sale_ord: int) -> None:
+    def _replace(self, lot: Lot, shares: Decimal, part: Decimal, realized: RealizedRow, sale_ord: int) -> None:
         """Split `shares` off the lot's own shares as replacement shares carrying `part`; the sold
         shares' holding period is tacked on (see holding.tacked_acquisition)."""
         base = lot.base
@@ -393,5 +403,5 @@ class _Engine:
         return out
 
 
-def _fmt(value) -> str:
+def _fmt(value: Decimal) -> str:
     return format(value.normalize(), "f")

@@ -1,4 +1,4 @@
-"""Reading the `tax_report` transactions CSV (DESIGN 12).
+"""Reading the `tax_report` transactions CSV (docs/contracts.md §12).
 
 Header `id,date,action,symbol,quantity,price,fees[,lots][,ratio]`, plus the optional `time`
 (HH:MM[:SS], orders one day's trades) and `account` (or `portfolio`) columns; names are
@@ -13,12 +13,13 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
 
-from personal_finance.contrib.textinput import read_text
+from personal_finance.contrib.textinput import TextSource, read_text
 
 from .types import ACTIONS, BUY, CSV_REQUIRED, SELL, SPLIT, ZERO, TaxInputError, Transaction
 
@@ -97,7 +98,7 @@ def decode(data: bytes) -> str:
     return read_text(data, error=TaxInputError)
 
 
-def read_transactions(source: str | bytes | os.PathLike | IO) -> list[Transaction]:
+def read_transactions(source: TextSource) -> list[Transaction]:
     """Parse CSV text (or the bytes, path or file `read_text` reads) into transactions, validated
     cell by cell."""
     text = read_text(source, error=TaxInputError)
@@ -197,11 +198,11 @@ def read_transactions(source: str | bytes | os.PathLike | IO) -> list[Transactio
     return out
 
 
-def read_transactions_file(path) -> list[Transaction]:
+def read_transactions_file(path: str | os.PathLike[str]) -> list[Transaction]:
     return read_transactions(Path(path))
 
 
-def write_transactions(transactions, fh) -> None:
+def write_transactions(transactions: Iterable[Transaction], fh: IO[str]) -> None:
     """Write transactions in the CSV format `read_transactions` reads (used by the benchmark)."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow([*REQUIRED, "lots", "ratio", "account"])

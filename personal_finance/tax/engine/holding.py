@@ -1,4 +1,4 @@
-"""Holding periods (DESIGN 12).
+"""Holding periods (docs/contracts.md §12).
 
 The holding period starts the day after the trade date and includes the sale date, and it is
 counted in calendar months, not days (Rev. Rul. 66-7, 1966-1 C.B. 188; Rev. Rul. 70-598, 1970-2

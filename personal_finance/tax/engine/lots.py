@@ -15,10 +15,15 @@ the order the method sells them (lazy deletion: sold-out pieces are skipped when
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import TypeAlias
 
 from .types import ZERO
+
+# A piece's place in its method's selling order (compared as tuples; smallest is sold first).
+SortKey: TypeAlias = tuple[int, int, int] | tuple[Decimal, int, int, int]
 
 
 class Piece:
@@ -75,19 +80,25 @@ class Lot:
         return sum((p.qty for p in self.pieces), ZERO)
 
 
-def _key_fifo(p: Piece) -> tuple:
+def _key_fifo(p: Piece) -> tuple[int, int, int]:
     return (p.lot.seq, p.acq_ord, p.seq)
 
 
-def _key_lifo(p: Piece) -> tuple:
+def _key_lifo(p: Piece) -> tuple[int, int, int]:
     return (-p.lot.seq, p.acq_ord, p.seq)
 
 
-def _key_hifo(p: Piece) -> tuple:
+def _key_hifo(p: Piece) -> tuple[Decimal, int, int, int]:
     return (-(p.basis / p.qty), p.lot.seq, p.acq_ord, p.seq)
 
 
-KEYS = {"fifo": _key_fifo, "average": _key_fifo, "specific": _key_fifo, "lifo": _key_lifo, "hifo": _key_hifo}
+KEYS: dict[str, Callable[[Piece], SortKey]] = {
+    "fifo": _key_fifo,
+    "average": _key_fifo,
+    "specific": _key_fifo,
+    "lifo": _key_lifo,
+    "hifo": _key_hifo,
+}
 
 
 class Position:
@@ -99,7 +110,7 @@ class Position:
         self.method = method
         self.average = method == "average"
         self.key = KEYS[method]
-        self.heap: list[tuple] = []
+        self.heap: list[tuple[SortKey, int, Piece]] = []
         self.qty = ZERO
         self.pool_basis = ZERO  # used by the average method only
         self._counter = 0

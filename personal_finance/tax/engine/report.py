@@ -1,4 +1,4 @@
-"""Form 8949 rows, Schedule D totals and the JSON-ready report (DESIGN 9 and 12).
+"""Form 8949 rows, Schedule D totals and the JSON-ready report (docs/contracts.md §9 and §12).
 
 Rounding: the engine keeps full `Decimal` precision; amounts are rounded to cents (half up) only
 here, once per reported amount. Derived amounts are computed from the rounded ones so every row
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypedDict
 
 from .compute import EngineResult, compute, gc_paused
 from .types import DEFAULT_METHOD, LONG, SHORT, ZERO, OpenLot, RealizedRow, Transaction
@@ -18,6 +19,72 @@ from .types import DEFAULT_METHOD, LONG, SHORT, ZERO, OpenLot, RealizedRow, Tran
 CENT = Decimal("0.01")
 CENTS_ZERO = Decimal("0.00")  # adding it turns a rounded -0.00 into 0.00
 WASH_CODE = "W"
+
+
+class RealizedDict(TypedDict):
+    """One realised row of the report, amounts as cent strings."""
+
+    sell: str
+    lot: str
+    quantity: str
+    proceeds: str
+    basis: str
+    gain_loss: str
+    disallowed_loss: str
+    reportable_gain_loss: str
+    term: str
+    date_acquired: str
+    date_sold: str
+
+
+class Form8949Row(TypedDict):
+    """Form 8949 columns (a)-(h) of one row."""
+
+    description: str
+    date_acquired: str
+    date_sold: str
+    proceeds: str
+    basis: str
+    code: str
+    adjustment: str
+    gain_loss: str
+
+
+class Totals(TypedDict):
+    """One Schedule D line: the number of rows and the sums of their rounded amounts."""
+
+    rows: int
+    proceeds: str
+    basis: str
+    adjustment: str
+    gain_loss: str
+
+
+class ScheduleD(TypedDict):
+    short_term: Totals
+    long_term: Totals
+    net_gain_loss: str
+
+
+class Summary(TypedDict):
+    """Figures of the one-line human summary."""
+
+    sales: int
+    short_term: str
+    long_term: str
+    net: str
+    disallowed: str
+    open_lots: int
+
+
+@dataclass(slots=True)
+class _Sums:
+    """Running sums of one term's rounded amounts."""
+
+    proceeds: Decimal = ZERO
+    basis: Decimal = ZERO
+    adjustment: Decimal = ZERO
+    rows: int = 0
 
 
 def cents(value: Decimal) -> Decimal:
@@ -32,12 +99,14 @@ def quantity(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dict], dict]:
+def _rows(
+    realized: list[RealizedRow],
+) -> tuple[list[RealizedDict], list[Form8949Row], list[Form8949Row], ScheduleD]:
     """One pass: realised rows, Form 8949 parts I and II, and the Schedule D totals."""
-    out_realized: list[dict] = []
-    part_i: list[dict] = []
-    part_ii: list[dict] = []
-    sums = {SHORT: [ZERO, ZERO, ZERO, 0], LONG: [ZERO, ZERO, ZERO, 0]}
+    out_realized: list[RealizedDict] = []
+    part_i: list[Form8949Row] = []
+    part_ii: list[Form8949Row] = []
+    sums = {SHORT: _Sums(), LONG: _Sums()}
     quantize = Decimal.quantize
     for row in realized:
         proceeds = quantize(row.proceeds, CENT, ROUND_HALF_UP)
@@ -79,23 +148,23 @@ def _rows(realized: list[RealizedRow]) -> tuple[list[dict], list[dict], list[dic
             }
         )
         acc = sums[LONG if row.term == LONG else SHORT]
-        acc[0] += proceeds
-        acc[1] += basis
-        acc[2] += disallowed
-        acc[3] += 1
+        acc.proceeds += proceeds
+        acc.basis += basis
+        acc.adjustment += disallowed
+        acc.rows += 1
 
-    def totals(acc: list) -> dict:
+    def totals(acc: _Sums) -> Totals:
         return {
-            "rows": acc[3],
-            "proceeds": money(acc[0]),
-            "basis": money(acc[1]),
-            "adjustment": money(acc[2]),
-            "gain_loss": money(acc[0] - acc[1] + acc[2]),
+            "rows": acc.rows,
+            "proceeds": money(acc.proceeds),
+            "basis": money(acc.basis),
+            "adjustment": money(acc.adjustment),
+            "gain_loss": money(acc.proceeds - acc.basis + acc.adjustment),
         }
 
     short, long_ = sums[SHORT], sums[LONG]
-    net = short[0] - short[1] + short[2] + long_[0] - long_[1] + long_[2]
-    schedule_d = {"short_term": totals(short), "long_term": totals(long_), "net_gain_loss": money(net)}
+    net = short.proceeds - short.basis + short.adjustment + long_.proceeds - long_.basis + long_.adjustment
+    schedule_d: ScheduleD = {"short_term": totals(short), "long_term": totals(long_), "net_gain_loss": money(net)}
     return out_realized, part_i, part_ii, schedule_d
 
 
@@ -107,10 +176,10 @@ class TaxReport:
     lots: list[OpenLot]
     transactions: int
 
-    def schedule_d(self) -> dict:
+    def schedule_d(self) -> ScheduleD:
         return _rows(self.realized)[3]
 
-    def summary(self) -> dict:
+    def summary(self) -> Summary:
         """Figures of the one-line human summary."""
         sched = self.schedule_d()
         return {
@@ -122,11 +191,11 @@ class TaxReport:
             "open_lots": len(self.lots),
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         with gc_paused():
             return self._to_dict()
 
-    def _to_dict(self) -> dict:
+    def _to_dict(self) -> dict[str, Any]:
         realized, part_i, part_ii, schedule_d = _rows(self.realized)
         return {
             "realized": realized,
@@ -136,7 +205,8 @@ class TaxReport:
         }
 
 
-def lot_dict(lot: OpenLot) -> dict:
+def lot_dict(lot: OpenLot) -> dict[str, Any]:
+    """One open lot as a JSON row (the services add their own fields of other types to it)."""
     return {
         "lot": lot.lot,
         "symbol": lot.symbol,

@@ -1,7 +1,7 @@
 """Wash-sale matching (IRC 1091; Treas. Reg. 1.1091-1 and 1.1091-2; IRS Publication 550).
 
 A loss on a sale is disallowed when substantially identical shares (here: the same symbol, in any
-account) are acquired within 30 days before or after the sale. Rules applied (DESIGN 12):
+account) are acquired within 30 days before or after the sale. Rules applied (docs/contracts.md §12):
 
 * losses are matched in the order of the sales, earliest first (Reg. 1.1091-1(b)); within one
   sale, its loss shares in the order they were originally acquired;

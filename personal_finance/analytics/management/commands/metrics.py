@@ -1,4 +1,4 @@
-"""``metrics --prices FILE.csv [--benchmark FILE.csv] [--rf 0.0] [--json]`` (DESIGN 9 and 11).
+"""``metrics --prices FILE.csv [--benchmark FILE.csv] [--rf 0.0] [--json]`` (docs/contracts.md §9 and §11).
 
 Metrics of the close-to-close returns of a price file, optionally against a benchmark price file
 (returns paired on the dates present in both). Reads files only; writes nothing to the database.
@@ -52,10 +52,12 @@ def _days(value: float | None) -> str:
 
 
 class Command(ContractCommand):
-    help = "Risk and return metrics (DESIGN 11) of a price file's close-to-close returns."
+    help = "Risk and return metrics (docs/contracts.md §11) of a price file's close-to-close returns."
 
     def add_arguments(self, parser):
-        parser.add_argument("--prices", required=True, metavar="FILE.csv", help="price CSV (DESIGN 9 format)")
+        parser.add_argument(
+            "--prices", required=True, metavar="FILE.csv", help="price CSV (docs/contracts.md §9 format)"
+        )
         parser.add_argument("--benchmark", metavar="FILE.csv", help="benchmark price CSV, aligned by date")
         parser.add_argument("--rf", type=float, default=0.0, help="annual risk-free rate as a fraction (0.02 = 2%%)")
         super().add_arguments(parser)

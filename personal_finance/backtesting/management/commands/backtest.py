@@ -1,4 +1,4 @@
-"""``backtest --prices FILE.csv | --symbol SYMBOL --strategy NAME [--param k=v ...]`` (DESIGN 9).
+"""``backtest --prices FILE.csv | --symbol SYMBOL --strategy NAME [--param k=v ...]`` (docs/contracts.md §9).
 
 One-line summary by default; ``--json`` prints exactly one JSON document (``stats``, ``trades``,
 ``equity`` as [date, value] pairs, NaN as null). Bad input exits with status 2 and a message on

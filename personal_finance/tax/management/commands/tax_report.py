@@ -1,4 +1,4 @@
-"""`tax_report --transactions FILE.csv [--method ...] [--year YYYY] [--json]` (DESIGN 9 and 12).
+"""`tax_report --transactions FILE.csv [--method ...] [--year YYYY] [--json]` (docs/contracts.md §9 and §12).
 
 Reads a transactions CSV, runs the pure tax engine and prints a one-line summary, or exactly one
 JSON document with `--json`. Touches no database. Bad input exits with status 2 and a message on
