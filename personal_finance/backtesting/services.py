@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from celery import chord, current_app, group, signature
-from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -55,6 +54,7 @@ from personal_finance.backtesting.sweep import (
     rank_results,
 )
 from personal_finance.contrib.exceptions import ApplicationError
+from personal_finance.contrib.services import clean_or_raise
 
 logger = logging.getLogger("personal_finance.backtesting")
 
@@ -149,13 +149,6 @@ def _check_strategy_on(strat: Strategy, data: MarketData, cash: float) -> None:
         strat.plan(data, cash)  # cheap (no simulation); raises for weights naming unknown symbols
 
 
-def _clean(obj) -> None:
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from None
-
-
 def _task_id() -> str:
     return uuid.uuid4().hex
 
@@ -201,7 +194,7 @@ def backtest_create(
         n_bars=data.n_bars,
         task_id=_task_id(),
     )
-    _clean(run)
+    clean_or_raise(run)
     with transaction.atomic():
         run.save()
         transaction.on_commit(lambda: _enqueue_run(run.pk, run.task_id))
@@ -413,7 +406,7 @@ def sweep_create(
         **Sweep.execution_columns(settings),
         task_id=_task_id(),
     )
-    _clean(sweep)
+    clean_or_raise(sweep)
     with transaction.atomic():
         sweep.save()
         transaction.on_commit(lambda: _launch_sweep(sweep.pk))
