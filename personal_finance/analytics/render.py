@@ -9,27 +9,16 @@ import io
 import numpy as np
 from django.template.loader import render_to_string
 from django.utils import timezone
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .metrics import METRIC_KEYS
 
 
 def _pct(x) -> str:
     return "n/a" if x is None else f"{x * 100:.2f}%"
 
 
-KEY_METRICS = (
-    "total_return",
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "var_95",
-    "cvar_95",
-)
+# The report's summary: the contract's metrics that are fractions (not durations, not parametric).
+KEY_METRICS = tuple(k for k in METRIC_KEYS if k != "max_drawdown_duration_days" and not k.endswith("_parametric"))
 
 
 def _summary_rows(doc: dict) -> list[tuple[str, str]]:
@@ -121,6 +110,12 @@ def report_csv(portfolio, doc, risk) -> bytes:
 
 
 def report_pdf(portfolio, doc, risk) -> bytes:
+    # reportlab takes 0.4 s to import: loaded on the first PDF, not by every process.
+    from reportlab.lib import colors  # noqa: PLC0415
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415
+    from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: PLC0415
+
     buf = io.BytesIO()
     styles = getSampleStyleSheet()
     story = [

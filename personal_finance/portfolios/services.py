@@ -385,8 +385,11 @@ def lock_portfolio(portfolio: Portfolio) -> None:
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
 
 
-@transaction.atomic
-def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Transaction:
+def _locked_build(
+    portfolio: Portfolio, data: TransactionInput, *, replacing: Transaction | None = None
+) -> tuple[Transaction, str]:
+    """Lock the portfolio, validate ``data`` into an unsaved transaction with its asset (created
+    when new) and refuse an external id another transaction of the portfolio already has."""
     lock_portfolio(portfolio)
     assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
     tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
@@ -394,10 +397,17 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
         raise ApplicationError("Invalid input.", errors=errors)
     if symbol:
         tx.asset = assets.asset_for(symbol)
-    if tx.external_id and portfolio.transactions.filter(external_id=tx.external_id).exists():
+    others = portfolio.transactions.exclude(pk=replacing.pk) if replacing is not None else portfolio.transactions
+    if tx.external_id and others.filter(external_id=tx.external_id).exists():
         raise ApplicationError(
             "Invalid input.", errors={"external_id": ["A transaction with this external id already exists."]}
         )
+    return tx, symbol
+
+
+@transaction.atomic
+def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Transaction:
+    tx, symbol = _locked_build(portfolio, data)
     try:
         ledger_check(portfolio=portfolio, new=[(tx, None)])
     except OversellError as exc:
@@ -415,20 +425,7 @@ def transaction_record(*, portfolio: Portfolio, data: TransactionInput) -> Trans
 @transaction.atomic
 def transaction_update(*, transaction_obj: Transaction, data: TransactionInput) -> Transaction:
     portfolio = transaction_obj.portfolio
-    lock_portfolio(portfolio)
-    assets = AssetResolver([normalize_symbol(str(data.symbol or ""))])
-    tx, symbol, errors = transaction_build(portfolio=portfolio, data=data, assets=assets)
-    if errors or tx is None:
-        raise ApplicationError("Invalid input.", errors=errors)
-    if symbol:
-        tx.asset = assets.asset_for(symbol)
-    if (
-        tx.external_id
-        and portfolio.transactions.filter(external_id=tx.external_id).exclude(pk=transaction_obj.pk).exists()
-    ):
-        raise ApplicationError(
-            "Invalid input.", errors={"external_id": ["A transaction with this external id already exists."]}
-        )
+    tx, symbol = _locked_build(portfolio, data, replacing=transaction_obj)
     tx.pk = transaction_obj.pk
     tx.created_at = transaction_obj.created_at
     try:
