@@ -24,10 +24,19 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from personal_finance.backtesting.strategies.base import Plan
 
 TRADE_FIELDS = ("entry_bar", "exit_bar", "entry_price", "exit_price", "size", "pnl", "return_pct", "commission")
+
+#: A kernel's trades: :data:`TRADE_FIELDS` (+ ``asset``) to one array each, int64 for the bars and
+#: ``asset``, float64 for the others.
+TradeArrays = dict[str, NDArray[Any]]
 
 
 @dataclass(frozen=True)
@@ -44,25 +53,25 @@ class Settings:
 class Simulation:
     """Arrays out of a kernel. ``trades`` maps :data:`TRADE_FIELDS` (+ ``asset``) to arrays."""
 
-    equity: np.ndarray
-    trades: dict[str, np.ndarray]
+    equity: NDArray[np.float64]
+    trades: TradeArrays
     stopped_at: int | None = None  # bar where equity hit zero, if it did
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _empty_trades() -> dict[str, list]:
+def _empty_trades() -> dict[str, list[float]]:
     return {name: [] for name in (*TRADE_FIELDS, "asset")}
 
 
-def _trades_to_arrays(rows: dict[str, list]) -> dict[str, np.ndarray]:
-    out = {}
+def _trades_to_arrays(rows: dict[str, list[float]]) -> TradeArrays:
+    out: TradeArrays = {}
     for name, values in rows.items():
         dtype = np.int64 if name in ("entry_bar", "exit_bar", "asset") else np.float64
         out[name] = np.asarray(values, dtype=dtype)
     return out
 
 
-def _segment_index(fill_bars: np.ndarray, n_bars: int) -> np.ndarray:
+def _segment_index(fill_bars: NDArray[np.int64], n_bars: int) -> NDArray[np.int64]:
     """For every bar, the position of the last fill at or before it (-1 before the first fill)."""
     return np.searchsorted(fill_bars, np.arange(n_bars), side="right") - 1
 
@@ -73,10 +82,10 @@ def _segment_index(fill_bars: np.ndarray, n_bars: int) -> np.ndarray:
 
 
 def simulate_signals(
-    open_: np.ndarray,
-    close: np.ndarray,
-    bars: np.ndarray,
-    targets: np.ndarray,
+    open_: NDArray[np.float64],
+    close: NDArray[np.float64],
+    bars: NDArray[np.int64],
+    targets: NDArray[np.int8],
     s: Settings,
     *,
     cash: float | None = None,
@@ -183,8 +192,11 @@ def simulate_signals(
 
 
 def simulate_signals_batch(
-    open_: np.ndarray, close: np.ndarray, events: list[tuple[np.ndarray, np.ndarray]], s: Settings
-) -> dict[str, np.ndarray]:
+    open_: NDArray[np.float64],
+    close: NDArray[np.float64],
+    events: list[tuple[NDArray[np.int64], NDArray[np.int8]]],
+    s: Settings,
+) -> dict[str, NDArray[Any]]:
     """The signal kernel for ``C`` signal sets in lockstep: round ``r`` processes every set's ``r``-th
     decision with numpy. Returns ``equity`` as a ``C x T`` matrix (one row per set) and per-set trade
     aggregates (closed trades; see :func:`trade_aggregates`).
@@ -308,7 +320,7 @@ def simulate_signals_batch(
     return out
 
 
-def trade_aggregates(trades: dict[str, np.ndarray], n_bars: int) -> dict[str, float]:
+def trade_aggregates(trades: TradeArrays, n_bars: int) -> dict[str, float]:
     """The trade statistics a sweep ranks by, from a kernel's trade arrays (closed trades only)."""
     closed = trades["exit_bar"] >= 0
     pnl = trades["pnl"][closed]
@@ -328,7 +340,7 @@ def trade_aggregates(trades: dict[str, np.ndarray], n_bars: int) -> dict[str, fl
     }
 
 
-def exposure_bars(trades: dict[str, np.ndarray], n_bars: int) -> int:
+def exposure_bars(trades: TradeArrays, n_bars: int) -> int:
     """Bars during which some trade was open, entry bar to exit bar inclusive (open trades to the end)."""
     if trades["entry_bar"].size == 0:
         return 0
@@ -344,7 +356,7 @@ def exposure_bars(trades: dict[str, np.ndarray], n_bars: int) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Simulation:
+def simulate_plan(open_: NDArray[np.float64], close: NDArray[np.float64], plan: Plan, s: Settings) -> Simulation:
     """Run an allocation :class:`~personal_finance.backtesting.strategies.base.Plan`.
 
     A rebalance decision values the account at the fill prices, aims for
@@ -361,14 +373,14 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
     one_c = 1.0 + c
     cash_ = float(s.cash)
     hold = np.zeros(k_assets)
-    lots: list[deque] = [deque() for _ in range(k_assets)]
+    lots: list[deque[list[float]]] = [deque() for _ in range(k_assets)]
     rows = _empty_trades()
     seg_bar, seg_hold, seg_cash = [], [], []
 
     queue = sorted((d for d in plan.decisions if d.bar < n - 1), key=lambda d: d.bar)
     # one decision per bar: the later one wins
     pending = deque({d.bar: d for d in queue}.values())
-    drift = plan.drift_threshold > 0 and plan.drift_weights is not None
+    drift_weights = plan.drift_weights if plan.drift_threshold > 0 else None  # None: no drift checks
     carry = 0.0
 
     while pending:
@@ -428,10 +440,10 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
         seg_hold.append(hold.copy())
         seg_cash.append(cash_)
 
-        if drift and not pending:
-            nxt = _first_drift(close, hold, cash_, plan.drift_weights, plan.drift_threshold, start=j + 1, stop=n - 1)
+        if drift_weights is not None and not pending:
+            nxt = _first_drift(close, hold, cash_, drift_weights, plan.drift_threshold, start=j + 1, stop=n - 1)
             if nxt is not None:
-                pending.append(type(d)(nxt, plan.drift_weights))
+                pending.append(type(d)(nxt, drift_weights))
 
     if seg_bar:
         seg = _segment_index(np.asarray(seg_bar), n)
@@ -455,7 +467,16 @@ def simulate_plan(open_: np.ndarray, close: np.ndarray, plan, s: Settings) -> Si
     return Simulation(equity=equity, trades=_trades_to_arrays(rows))
 
 
-def _first_drift(close, hold, cash_, target, threshold, *, start, stop) -> int | None:
+def _first_drift(
+    close: NDArray[np.float64],
+    hold: NDArray[np.float64],
+    cash_: float,
+    target: NDArray[np.float64],
+    threshold: float,
+    *,
+    start: int,
+    stop: int,
+) -> int | None:
     """First bar in ``[start, stop)`` whose weights drift more than ``threshold`` from ``target``."""
     if start >= stop:
         return None

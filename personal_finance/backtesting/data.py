@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from personal_finance.backtesting.errors import BacktestInputError
 
@@ -24,7 +25,7 @@ OHLC = ("Open", "High", "Low", "Close")
 DEFAULT_SYMBOL = "ASSET"
 
 
-def rolling_mean(values: np.ndarray, n: int) -> np.ndarray:
+def rolling_mean(values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     """``pd.Series(values).rolling(n).mean()`` as an array, without the Series overhead.
 
     Calls pandas' own rolling-mean routine (compensated summation) so the numbers are bit for bit
@@ -37,19 +38,20 @@ def rolling_mean(values: np.ndarray, n: int) -> np.ndarray:
             return np.asarray(_roll_mean(values, np.maximum(end - n, 0), end, n))
         except (TypeError, ValueError):  # pragma: no cover - a pandas version with another signature
             pass
-    return pd.Series(values).rolling(n).mean().to_numpy()
+    out: NDArray[np.float64] = pd.Series(values).rolling(n).mean().to_numpy()
+    return out
 
 
 @dataclass
 class MarketData:
     index: pd.DatetimeIndex
     symbols: list[str]
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
+    open: NDArray[np.float64]
+    high: NDArray[np.float64]
+    low: NDArray[np.float64]
+    close: NDArray[np.float64]
     multi: bool = False
-    _sma: dict = field(default_factory=dict, repr=False)
+    _sma: dict[tuple[int, int], NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     @property
     def n_bars(self) -> int:
@@ -59,7 +61,7 @@ class MarketData:
     def n_assets(self) -> int:
         return len(self.symbols)
 
-    def sma(self, k: int, n: int) -> np.ndarray:
+    def sma(self, k: int, n: int) -> NDArray[np.float64]:
         """Simple moving average of asset ``k``'s close over ``n`` bars (NaN while warming up).
 
         pandas' rolling mean, the same numbers as backtesting.py's ``SMA`` bit for bit, so tie and
@@ -100,7 +102,7 @@ def _frame_columns(frame: pd.DataFrame, symbol: str) -> dict[str, str]:
     return cols
 
 
-def _check_frame(frame, symbol: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+def _check_frame(frame: object, symbol: str) -> tuple[pd.DatetimeIndex, NDArray[np.float64]]:
     """The frame's dates and a ``T x 4`` float array of Open/High/Low/Close, checked and sorted."""
     if not isinstance(frame, pd.DataFrame):
         raise BacktestInputError(
@@ -146,7 +148,7 @@ def _check_frame(frame, symbol: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
     return index, values
 
 
-def prepare_prices(prices, symbol: str | None = None) -> MarketData:
+def prepare_prices(prices: pd.DataFrame | dict[str, pd.DataFrame], symbol: str | None = None) -> MarketData:
     """Check ``prices`` (a DataFrame or a dict of them) and return aligned arrays.
 
     Raises :class:`BacktestInputError` naming the symbol, date and column of the first problem:
@@ -185,7 +187,7 @@ def prepare_prices(prices, symbol: str | None = None) -> MarketData:
     )
 
 
-def schedule_bars(index: pd.DatetimeIndex, period) -> np.ndarray:
+def schedule_bars(index: pd.DatetimeIndex, period: str | int) -> NDArray[np.int64]:
     """Decision bars of a schedule: bar 0, then the last bar of each calendar period (``D``, ``W``,
     ``M``, ``Q``, ``Y``) so orders fill as the next period opens; an int ``n`` means every ``n`` bars.
     The final bar is left out (an order there could not fill)."""

@@ -17,9 +17,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from personal_finance.analytics.metrics import compute_metrics, json_safe
-from personal_finance.backtesting.broker import Settings, Simulation, exposure_bars, simulate_plan, simulate_signals
+from personal_finance.backtesting.broker import (
+    Settings,
+    Simulation,
+    TradeArrays,
+    exposure_bars,
+    simulate_plan,
+    simulate_signals,
+)
 from personal_finance.backtesting.data import MarketData, prepare_prices
 from personal_finance.backtesting.errors import BacktestInputError
 from personal_finance.backtesting.execution import FILLS, Execution
@@ -28,6 +36,9 @@ from personal_finance.backtesting.strategies import Decision, Plan, Strategy, ge
 #: Daily-return extras of compute_metrics left out of backtest stats: the trade-based
 #: ``win_rate_pct`` and ``profit_factor`` (docs/contracts.md §13) would be confused with them.
 _DROPPED_METRICS = ("win_rate", "profit_factor")
+
+#: What names a strategy: a registry name such as ``"sma_cross"``, a Strategy class or a Strategy instance.
+StrategyRef = str | type[Strategy] | Strategy
 
 __all__ = ["FILLS", "BacktestInputError", "BacktestResult", "Execution", "resolve_strategy", "run_backtest"]
 
@@ -78,7 +89,7 @@ def _iso_dates(index: pd.DatetimeIndex) -> list[str]:
     return [ts.isoformat() for ts in index]
 
 
-def series_pairs(series: pd.Series) -> list[list]:
+def series_pairs(series: pd.Series) -> list[list[str | float | None]]:
     values = series.to_numpy(dtype=float)
     return [
         [d, float(v) if math.isfinite(v) else None]
@@ -86,10 +97,10 @@ def series_pairs(series: pd.Series) -> list[list]:
     ]
 
 
-def trades_records(trades: pd.DataFrame) -> list[dict]:
-    out = []
+def trades_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for row in trades.to_dict("records"):
-        rec = {}
+        rec: dict[str, Any] = {}
         for key, raw in row.items():
             value = raw
             if raw is pd.NaT or (isinstance(raw, float) and not math.isfinite(raw)):
@@ -103,7 +114,7 @@ def trades_records(trades: pd.DataFrame) -> list[dict]:
     return out
 
 
-def resolve_strategy(strategy, params: dict | None) -> Strategy:
+def resolve_strategy(strategy: StrategyRef, params: dict[str, Any] | None) -> Strategy:
     """A validated strategy instance from a registry name, a Strategy class or an instance."""
     if isinstance(strategy, Strategy):
         if params:
@@ -130,7 +141,7 @@ def simulate(data: MarketData, strat: Strategy, s: Settings) -> Simulation:
         return simulate_signals(data.open[:, 0], data.close[:, 0], bars, targets, s)
     share = s.cash / n_assets
     equity = np.zeros(data.n_bars)
-    parts = []
+    parts: list[TradeArrays] = []
     for k in range(n_assets):
         bars, targets = strat.signals(data, k)
         sim = simulate_signals(data.open[:, k], data.close[:, k], bars, targets, s, cash=share)
@@ -142,13 +153,13 @@ def simulate(data: MarketData, strat: Strategy, s: Settings) -> Simulation:
     return Simulation(equity=equity, trades={name: values[order] for name, values in trades.items()})
 
 
-def buy_hold_equity(data: MarketData, s: Settings) -> np.ndarray:
+def buy_hold_equity(data: MarketData, s: Settings) -> NDArray[np.float64]:
     """Equal-weight buy-and-hold of every asset with the same cash, costs and fill rule."""
     weights = np.full(data.n_assets, 1.0 / data.n_assets)
     return simulate_plan(data.open, data.close, Plan([Decision(0, weights)]), s).equity
 
 
-def daily_returns(equity: np.ndarray) -> np.ndarray:
+def daily_returns(equity: NDArray[np.float64]) -> NDArray[np.float64]:
     """Simple returns of an equity curve; a bar after the account reached 0 counts as a 0 return."""
     prev = equity[:-1]
     out = np.zeros(prev.size)
@@ -157,7 +168,7 @@ def daily_returns(equity: np.ndarray) -> np.ndarray:
     return out
 
 
-def trade_stats(trades: dict[str, np.ndarray], index: pd.DatetimeIndex) -> dict[str, float]:
+def trade_stats(trades: TradeArrays, index: pd.DatetimeIndex) -> dict[str, float]:
     """Trade statistics over closed trades (open trades are counted in ``open_trades`` only)."""
     n = len(index)
     closed = trades["exit_bar"] >= 0
@@ -193,7 +204,11 @@ def trade_stats(trades: dict[str, np.ndarray], index: pd.DatetimeIndex) -> dict[
 
 
 def compute_stats(
-    equity: np.ndarray, trades: dict[str, np.ndarray], index: pd.DatetimeIndex, cash: float, buy_hold=None
+    equity: NDArray[np.float64],
+    trades: TradeArrays,
+    index: pd.DatetimeIndex,
+    cash: float,
+    buy_hold: NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     """``stats`` of docs/contracts.md §13: metrics of the daily returns, equity figures, trade statistics."""
     returns = pd.Series(daily_returns(equity), index=index[1:])
@@ -209,7 +224,7 @@ def compute_stats(
     return stats
 
 
-def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFrame:
+def trades_frame(trades: TradeArrays, data: MarketData) -> pd.DataFrame:
     dates = data.index.values
     is_open = trades["exit_bar"] < 0
     exit_dates = dates[trades["exit_bar"]]
@@ -217,7 +232,7 @@ def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFram
     size = trades["size"]
     if size.size and (size == np.round(size)).all():
         size = size.astype(np.int64)
-    columns = {}
+    columns: dict[str, NDArray[Any]] = {}
     if data.multi:
         columns["symbol"] = np.asarray(data.symbols, dtype=object)[trades["asset"]]
     columns |= {
@@ -237,9 +252,9 @@ def trades_frame(trades: dict[str, np.ndarray], data: MarketData) -> pd.DataFram
 
 
 def run_backtest(
-    prices,
-    strategy,
-    params: dict | None = None,
+    prices: pd.DataFrame | dict[str, pd.DataFrame],
+    strategy: StrategyRef,
+    params: dict[str, Any] | None = None,
     *,
     cash: float = 10000,
     commission: float = 0.0,

@@ -3,8 +3,12 @@ the owner-scoped reads of stored runs and sweeps."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
 import numpy as np
 import pandas as pd
+from django.db.models import QuerySet
 
 from personal_finance.assets.selectors import asset_by_symbol, price_bars
 from personal_finance.backtesting.errors import BacktestInputError
@@ -12,11 +16,26 @@ from personal_finance.backtesting.models import BacktestRun, Sweep
 from personal_finance.contrib.services import OwnerScopedService
 
 
+class ChunksDone(TypedDict):
+    chunks_done: int
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency: types only
+    from typing import TypeAlias
+
+    from django_stubs_ext import WithAnnotations
+
+    # A Sweep with its number of finished chunks, as the sweep list shows it.
+    SweepWithProgress: TypeAlias = WithAnnotations[Sweep, ChunksDone]
+
+
 class PricesUnavailableError(BacktestInputError):
     """No stored prices for the symbol."""
 
 
-def load_prices_for_symbol(symbol: str, *, start=None, end=None, adjusted: bool = True) -> pd.DataFrame:
+def load_prices_for_symbol(
+    symbol: str, *, start: dt.date | None = None, end: dt.date | None = None, adjusted: bool = True
+) -> pd.DataFrame:
     """Stored daily bars of ``symbol`` as the engine wants them: a float DataFrame with ``Open``,
     ``High``, ``Low``, ``Close`` columns on an ascending tz-naive DatetimeIndex (``start``/``end``
     inclusive dates).
@@ -51,7 +70,9 @@ def load_prices_for_symbol(symbol: str, *, start=None, end=None, adjusted: bool 
     return pd.DataFrame(ohlc, index=index, columns=["Open", "High", "Low", "Close"])
 
 
-def load_prices(symbols: list[str], *, start=None, end=None):
+def load_prices(
+    symbols: list[str], *, start: dt.date | None = None, end: dt.date | None = None
+) -> tuple[pd.DataFrame | dict[str, pd.DataFrame], str | None]:
     """Prices of one symbol (``(DataFrame, symbol)``) or several (``({symbol: DataFrame}, None)``),
     the shapes ``run_backtest(prices, ..., symbol=symbol)`` takes."""
     frames = {s: load_prices_for_symbol(s, start=start, end=end) for s in symbols}
@@ -78,31 +99,48 @@ class SweepService(OwnerScopedService[Sweep]):
 LIST_DEFERRED = ("equity", "buy_hold")
 
 
-def backtest_run_list(*, user):
+def backtest_run_list(*, user: Any) -> QuerySet[BacktestRun]:
     return BacktestRunService(user).get_queryset().defer(*LIST_DEFERRED).order_by("-created_at", "-id")
 
 
-def backtest_run_detail_queryset(*, user, with_equity: bool = True):
+def backtest_run_detail_queryset(*, user: Any, with_equity: bool = True) -> QuerySet[BacktestRun]:
     """Runs with their trades (one extra query, whatever the number of trades)."""
     qs = BacktestRunService(user).get_queryset().prefetch_related("trades")
     return qs if with_equity else qs.defer(*LIST_DEFERRED)
 
 
-def backtest_run_get(*, user, pk, with_equity: bool = True) -> BacktestRun:
-    service = BacktestRunService(user)
-    service.get_queryset = lambda: backtest_run_detail_queryset(user=user, with_equity=with_equity)
-    return service.get(pk)
+class _BacktestRunDetailService(BacktestRunService):
+    """Gets a run from :func:`backtest_run_detail_queryset` (its trades prefetched)."""
+
+    def __init__(self, user: Any, *, with_equity: bool) -> None:
+        super().__init__(user)
+        self.with_equity = with_equity
+
+    def get_queryset(self) -> QuerySet[BacktestRun]:
+        return backtest_run_detail_queryset(user=self.user, with_equity=self.with_equity)
 
 
-def sweep_list(*, user):
+def backtest_run_get(*, user: Any, pk: object, with_equity: bool = True) -> BacktestRun:
+    return _BacktestRunDetailService(user, with_equity=with_equity).get(pk)
+
+
+def sweep_list(*, user: Any) -> QuerySet[Sweep]:
     return SweepService(user).get_queryset().defer("combos", "grid", "skipped").order_by("-created_at", "-id")
 
 
-def sweep_get(*, user, pk):
+def sweep_get(*, user: Any, pk: object) -> Sweep:
     return SweepService(user).get(pk)
 
 
-def sweep_table(*, sweep, limit: int | None = None) -> list[dict]:
+def with_chunks_done(sweep: Sweep) -> SweepWithProgress:
+    """``sweep`` with ``chunks_done`` set (one COUNT query), as the sweep list's
+    ``annotate(chunks_done=Count("chunks"))`` gives it."""
+    annotated = cast("SweepWithProgress", sweep)
+    annotated.chunks_done = sweep.chunks.count()
+    return annotated
+
+
+def sweep_table(*, sweep: Sweep, limit: int | None = None) -> list[dict[str, Any]]:
     """The ranked table of a gathered sweep, best first: ``rank``, the parameters, the metric, then
     the other figures (top ``limit`` rows)."""
     qs = sweep.results.filter(rank__isnull=False).order_by("rank").values_list("rank", "params", "figures")

@@ -129,7 +129,8 @@ def _clean_common(*, symbols, start, end, settings: Mapping[str, Any]) -> tuple[
             amount = Decimal(str(settings.get(name, setting.default)))
         except InvalidOperation:
             raise _fail_input(name, f"{name} must be a number") from None
-        if amount.as_tuple().exponent < -AMOUNT_DECIMALS or abs(amount) >= Decimal(10) ** whole_digits:
+        exponent = amount.as_tuple().exponent  # an int: the amount passed Execution's finite-number check
+        if not isinstance(exponent, int) or exponent < -AMOUNT_DECIMALS or abs(amount) >= Decimal(10) ** whole_digits:
             raise _fail_input(
                 name,
                 f"{name} must have at most {AMOUNT_DECIMALS} decimal places and {whole_digits} digits, got {amount}",

@@ -20,9 +20,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from personal_finance.analytics import metrics as m
 from personal_finance.backtesting.broker import Settings, simulate_signals_batch, trade_aggregates
@@ -57,6 +59,8 @@ TRADE_METRICS = (
 )
 #: Columns every sweep table has (besides the parameters and the ranking metric).
 DEFAULT_COLUMNS = ("sharpe", "max_drawdown", *TRADE_METRICS)
+#: A grid: parameter name to its candidate values (one value alone stands for a list of one).
+Grid = Mapping[str, Iterable[Any] | int | float]
 #: Where a smaller value ranks first.
 LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_duration_days"})
 
@@ -70,13 +74,15 @@ def _check_metric(metric: str) -> None:
         raise BacktestInputError(f"unknown metric {metric!r} (known: {', '.join(known_metrics())})", field="metric")
 
 
-def _strategy_class(strategy) -> type[Strategy]:
+def _strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
     if isinstance(strategy, type) and issubclass(strategy, Strategy):
         return strategy
     return get_strategy(strategy)
 
 
-def expand_grid(strategy, grid: Mapping[str, Iterable]) -> tuple[list[dict], list[tuple[dict, str]]]:
+def expand_grid(
+    strategy: str | type[Strategy], grid: Grid
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
     """All combinations of ``grid`` (a mapping of parameter name to candidate values), validated.
 
     Returns ``(valid, skipped)``: the coerced parameter dicts, and the invalid combinations with the
@@ -92,14 +98,15 @@ def expand_grid(strategy, grid: Mapping[str, Iterable]) -> tuple[list[dict], lis
             f"unknown parameter {unknown[0]!r} for strategy {cls.name!r} (known: {', '.join(cls.params)})",
             field=unknown[0],
         )
-    values = []
+    values: list[list[Any]] = []
     for name in names:
-        candidates = grid[name]
-        candidates = [candidates] if isinstance(candidates, str | int | float) else list(candidates)
+        given = grid[name]
+        candidates = [given] if isinstance(given, str | int | float) else list(given)
         if not candidates:
             raise BacktestInputError(f"grid parameter {name!r} has no values", field=name)
         values.append(candidates)
-    valid, skipped = [], []
+    valid: list[dict[str, Any]] = []
+    skipped: list[tuple[dict[str, Any], str]] = []
     for combo in itertools.product(*values):
         params = dict(zip(names, combo, strict=True))
         try:
@@ -109,7 +116,7 @@ def expand_grid(strategy, grid: Mapping[str, Iterable]) -> tuple[list[dict], lis
     return valid, skipped
 
 
-def _returns_rows(equity: np.ndarray) -> np.ndarray:
+def _returns_rows(equity: NDArray[np.float64]) -> NDArray[np.float64]:
     """Daily returns of each row of a ``C x T`` equity matrix (same rule as ``engine.daily_returns``)."""
     prev = equity[:, :-1]
     out = np.zeros(prev.shape)
@@ -119,10 +126,16 @@ def _returns_rows(equity: np.ndarray) -> np.ndarray:
 
 
 def _row_figures(
-    returns: np.ndarray, index: pd.DatetimeIndex, agg: dict, final: float, s: Settings, n_bars: int, wanted
-):
-    row = {}
-    full = None
+    returns: NDArray[np.float64],
+    index: pd.DatetimeIndex,
+    agg: Mapping[str, float],
+    final: float,
+    s: Settings,
+    n_bars: int,
+    wanted: Iterable[str],
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    full: dict[str, float] | None = None
     for name in wanted:
         if name in _RETURN_METRICS:
             row[name] = _RETURN_METRICS[name](returns)
@@ -155,13 +168,13 @@ def _row_figures(
 
 
 def evaluate_chunk(
-    prices,
-    strategy,
-    combos: list[dict],
+    prices: MarketData | pd.DataFrame | dict[str, pd.DataFrame],
+    strategy: str | type[Strategy],
+    combos: list[dict[str, Any]],
     *,
     metric: str = "sharpe",
     columns: Iterable[str] = DEFAULT_COLUMNS,
-    **settings,
+    **settings: Any,
 ) -> pd.DataFrame:
     """One row per parameter combination in ``combos`` (unranked): the parameters, then figures.
 
@@ -182,7 +195,7 @@ def evaluate_chunk(
     for strat in strategies:
         strat.check_data(data)
     n = data.n_bars
-    rows = []
+    rows: list[dict[str, Any]] = []
     if cls.kind == "signal" and data.n_assets == 1:
         events = [strat.signals(data, 0) for strat in strategies]
         batch = simulate_signals_batch(data.open[:, 0], data.close[:, 0], events, s)
@@ -202,7 +215,11 @@ def evaluate_chunk(
 
 
 def rank_results(
-    chunks, metric: str = "sharpe", *, ascending: bool | None = None, top: int | None = None
+    chunks: pd.DataFrame | Iterable[pd.DataFrame],
+    metric: str = "sharpe",
+    *,
+    ascending: bool | None = None,
+    top: int | None = None,
 ) -> pd.DataFrame:
     """Concatenate evaluated chunks and rank by ``metric`` (best first, NaN last), adding ``rank``."""
     _check_metric(metric)
@@ -215,7 +232,7 @@ def rank_results(
     return table.head(top) if top else table
 
 
-def chunked(combos: list[dict], size: int) -> list[list[dict]]:
+def chunked(combos: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
     """Split combinations into chunks of ``size`` (the unit of work of a distributed sweep)."""
     if size < 1:
         raise BacktestInputError("chunk size must be at least 1", field="chunk_size")
@@ -223,16 +240,16 @@ def chunked(combos: list[dict], size: int) -> list[list[dict]]:
 
 
 def run_sweep(
-    prices,
-    strategy,
-    grid: Mapping[str, Iterable],
+    prices: pd.DataFrame | dict[str, pd.DataFrame],
+    strategy: str | type[Strategy],
+    grid: Grid,
     *,
     metric: str = "sharpe",
     ascending: bool | None = None,
     top: int | None = None,
     columns: Iterable[str] = DEFAULT_COLUMNS,
     chunk_size: int | None = None,
-    **settings,
+    **settings: Any,
 ) -> pd.DataFrame:
     """Evaluate every valid combination of ``grid`` and return the ranked table (in-process).
 

@@ -165,6 +165,5 @@ class SweepViewSet(_OwnedViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        sweep = services.sweep_cancel(sweep=self.get_object())
-        sweep.chunks_done = sweep.chunks.count()
+        sweep = selectors.with_chunks_done(services.sweep_cancel(sweep=self.get_object()))
         return Response(SweepListSerializer(sweep).data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from personal_finance.backtesting.data import schedule_bars
+from personal_finance.backtesting.data import MarketData, schedule_bars
 from personal_finance.backtesting.errors import BacktestInputError
 from personal_finance.backtesting.strategies.base import Decision, Param, Plan, Strategy
 
@@ -17,7 +17,7 @@ class BuyHold(Strategy):
     description = "Invest the cash on the first bar (equal weights by default) and hold to the end."
     params = {"weights": Param("weights", None, "target weights SYMBOL:W,...; equal weights when omitted")}
 
-    def plan(self, data, cash):
+    def plan(self, data: MarketData, cash: float) -> Plan:
         return Plan([Decision(0, self.weights_vector(data, self.p["weights"]))])
 
 
@@ -36,17 +36,18 @@ class Momentum(Strategy):
         "absolute": Param("bool", False, "hold only assets whose trailing return is positive"),
     }
 
-    def min_bars(self):
-        return self.p["lookback"] + 2
+    def min_bars(self) -> int:
+        lookback: int = self.p["lookback"]  # an "int" parameter, validated
+        return lookback + 2
 
-    def check_data(self, data):
+    def check_data(self, data: MarketData) -> None:
         super().check_data(data)
         if self.p["top_n"] > data.n_assets:
             raise BacktestInputError(
                 f"top_n ({self.p['top_n']}) is larger than the number of assets ({data.n_assets})", field="top_n"
             )
 
-    def plan(self, data, cash):
+    def plan(self, data: MarketData, cash: float) -> Plan:
         lookback, top_n = self.p["lookback"], self.p["top_n"]
         bars = schedule_bars(data.index, self.p["period"])
         bars = np.unique(np.r_[lookback, bars[bars > lookback]])
@@ -77,7 +78,7 @@ class Rebalance(Strategy):
         "threshold": Param("float", 0.0, "drift threshold; 0 = calendar rebalancing", min=0.0, max=1.0),
     }
 
-    def plan(self, data, cash):
+    def plan(self, data: MarketData, cash: float) -> Plan:
         weights = self.weights_vector(data, self.p["weights"])
         if self.p["threshold"] > 0:
             return Plan([Decision(0, weights)], drift_threshold=self.p["threshold"], drift_weights=weights)
@@ -98,7 +99,7 @@ class Dca(Strategy):
         "weights": Param("weights", None, "target weights SYMBOL:W,...; equal weights when omitted"),
     }
 
-    def plan(self, data, cash):
+    def plan(self, data: MarketData, cash: float) -> Plan:
         weights = self.weights_vector(data, self.p["weights"])
         bars = schedule_bars(data.index, self.p["period"])
         amount = self.p["amount"] or cash / max(len(bars), 1)

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from personal_finance.backtesting.errors import BacktestInputError
 
@@ -48,9 +49,9 @@ class Param:
     help: str = ""
     min: float | None = None
     max: float | None = None
-    choices: tuple | None = None
+    choices: tuple[Any, ...] | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown parameter kind {self.kind!r}; use one of {', '.join(KINDS)}")
 
@@ -58,9 +59,9 @@ class Param:
     def required(self) -> bool:
         return self.default is _REQUIRED
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """JSON-friendly schema of this parameter (for docs, the API and ``--help`` text)."""
-        out = {"type": self.kind, "help": self.help}
+        out: dict[str, Any] = {"type": self.kind, "help": self.help}
         if not self.required:
             out["default"] = self.default
         else:
@@ -88,7 +89,7 @@ class Param:
         return converted
 
     @staticmethod
-    def _to_int(name, value):
+    def _to_int(name: str, value: Any) -> int:
         if isinstance(value, bool):
             raise BacktestInputError(f"parameter {name!r} must be a whole number, got {value!r}", field=name)
         if isinstance(value, int | np.integer):
@@ -103,7 +104,7 @@ class Param:
         raise BacktestInputError(f"parameter {name!r} must be a whole number, got {value!r}", field=name)
 
     @staticmethod
-    def _to_float(name, value):
+    def _to_float(name: str, value: Any) -> float:
         if isinstance(value, bool):
             raise BacktestInputError(f"parameter {name!r} must be a number, got {value!r}", field=name)
         try:
@@ -115,13 +116,13 @@ class Param:
         return out
 
     @staticmethod
-    def _to_str(name, value):
+    def _to_str(name: str, value: Any) -> str:
         if not isinstance(value, str):
             raise BacktestInputError(f"parameter {name!r} must be text, got {value!r}", field=name)
         return value.strip()
 
     @staticmethod
-    def _to_bool(name, value):
+    def _to_bool(name: str, value: Any) -> bool:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -129,7 +130,7 @@ class Param:
         raise BacktestInputError(f"parameter {name!r} must be true or false, got {value!r}", field=name)
 
     @staticmethod
-    def _to_period(name, value):
+    def _to_period(name: str, value: Any) -> str | int:
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
             if value < 1:
                 raise BacktestInputError(f"parameter {name!r} must be a positive number of bars", field=name)
@@ -145,7 +146,7 @@ class Param:
         )
 
     @staticmethod
-    def _to_weights(name, value):
+    def _to_weights(name: str, value: Any) -> dict[str, float]:
         if isinstance(value, str):
             items = {}
             for part in (p.strip() for p in value.split(",")):
@@ -183,7 +184,7 @@ class Decision:
     """
 
     bar: int
-    weights: np.ndarray
+    weights: NDArray[np.float64]
     amount: float | None = None
 
 
@@ -194,7 +195,7 @@ class Plan:
 
     decisions: list[Decision]
     drift_threshold: float = 0.0
-    drift_weights: np.ndarray | None = field(default=None)
+    drift_weights: NDArray[np.float64] | None = field(default=None)
 
 
 class Strategy:
@@ -210,7 +211,7 @@ class Strategy:
 
     # -- parameters -------------------------------------------------------------------------------
     @classmethod
-    def validate_params(cls, params: dict | None) -> dict:
+    def validate_params(cls, params: dict[str, Any] | None) -> dict[str, Any]:
         """Coerce and check ``params`` against the schema; fill defaults; run :meth:`check_params`."""
         params = dict(params or {})
         unknown = sorted(set(params) - set(cls.params))
@@ -227,11 +228,11 @@ class Strategy:
         return values
 
     @classmethod
-    def check_params(cls, values: dict) -> None:
+    def check_params(cls, values: dict[str, Any]) -> None:
         """Rules between parameters (e.g. ``fast < slow``). Raise :class:`BacktestInputError`."""
 
     @classmethod
-    def schema(cls) -> dict:
+    def schema(cls) -> dict[str, Any]:
         return {"name": cls.name, "kind": cls.kind, "description": cls.description} | {
             "params": {k: v.describe() for k, v in cls.params.items()}
         }
@@ -251,7 +252,7 @@ class Strategy:
             )
 
     # -- signal strategies ------------------------------------------------------------------------
-    def signals(self, data: MarketData, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def signals(self, data: MarketData, k: int) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
         """Decision bars (ascending int64) and targets (+1/0/-1) for asset column ``k``.
 
         The default calls :meth:`next` for every bar; override it with a vectorised version when speed
@@ -274,17 +275,19 @@ class Strategy:
                 targets.append(int(np.sign(target)))
         return np.asarray(bars, dtype=np.int64), np.asarray(targets, dtype=np.int8)
 
-    def next(self, i: int, view) -> int | None:
+    def next(self, i: int, view: SimpleNamespace) -> int | None:
         """Per-bar hook: ``view.open/high/low/close/index`` hold bars ``0..i`` (``view.close[-1]`` is
         this bar's close). Return +1, -1, 0 or None (no order)."""
         raise NotImplementedError(f"strategy {self.name!r} must implement signals() or next()")
 
     # -- allocation strategies --------------------------------------------------------------------
-    def plan(self, data: MarketData) -> Plan:
+    def plan(self, data: MarketData, cash: float) -> Plan:
         raise NotImplementedError(f"strategy {self.name!r} must implement plan()")
 
     # helpers for allocation strategies
-    def weights_vector(self, data: MarketData, weights: dict | None, pname: str = "weights") -> np.ndarray:
+    def weights_vector(
+        self, data: MarketData, weights: dict[str, float] | None, pname: str = "weights"
+    ) -> NDArray[np.float64]:
         """Target weights as a vector over ``data.symbols``; ``None`` means equal weights."""
         if weights is None:
             return np.full(data.n_assets, 1.0 / data.n_assets)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from personal_finance.backtesting.errors import BacktestInputError
 from personal_finance.backtesting.strategies.base import Param, Strategy
 
+if TYPE_CHECKING:
+    from personal_finance.backtesting.data import MarketData
 
-def cross_events(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+
+def cross_events(fast: NDArray[np.float64], slow: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
     """Bars where ``fast`` crosses ``slow``, and the direction (+1 up, -1 down).
 
     backtesting.py's ``crossover`` rule: an up-cross on bar ``i`` needs ``fast < slow`` strictly on
@@ -36,14 +42,15 @@ class SmaCross(Strategy):
     }
 
     @classmethod
-    def check_params(cls, values):
+    def check_params(cls, values: dict[str, Any]) -> None:
         if values["fast"] >= values["slow"]:
             raise BacktestInputError(
                 f"fast ({values['fast']}) must be smaller than slow ({values['slow']})", field="fast"
             )
 
     def min_bars(self) -> int:
-        return self.p["slow"] + 1
+        slow: int = self.p["slow"]  # an "int" parameter, validated
+        return slow + 1
 
-    def signals(self, data, k):
+    def signals(self, data: MarketData, k: int) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
         return cross_events(data.sma(k, self.p["fast"]), data.sma(k, self.p["slow"]))
