@@ -29,6 +29,15 @@ from _ledger_data import generate_ledger, make_market, make_portfolio, setup_dja
 
 
 def rss_mib() -> float:
+    """This process's peak RSS. VmHWM belongs to the process's own memory map; ru_maxrss is kept
+    across exec on Linux, so a child started by a large parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
